@@ -1,0 +1,185 @@
+"""Throughput and peak memory of training steps and streaming inference."""
+import os
+import platform
+import threading
+import time
+from typing import Callable, Dict, Optional, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmvidseg.registry import MODELS
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs (MiB).
+
+    A thread samples ``/proc/self/statm`` every ``interval`` seconds; the
+    result is the peak minus the resident size at entry. Linux only; on
+    other systems ``peak_mib`` stays None.
+    """
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.interval = interval
+        self.peak_mib: Optional[float] = None
+        self._page = os.sysconf('SC_PAGE_SIZE') if hasattr(os,
+                                                           'sysconf') else 0
+
+    def _rss(self) -> Optional[int]:
+        try:
+            with open('/proc/self/statm') as f:
+                return int(f.read().split()[1]) * self._page
+        except OSError:
+            return None
+
+    def __enter__(self) -> 'PeakRSS':
+        self._base = self._rss()
+        self._peak = self._base
+        self._stop = threading.Event()
+
+        def run():
+            while not self._stop.is_set():
+                r = self._rss()
+                if r is not None and r > self._peak:
+                    self._peak = r
+                time.sleep(self.interval)
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._base is not None:
+            self.peak_mib = (self._peak - self._base) / 2**20
+
+
+def _timed(fn: Callable[[int], None], iters: int, warmup: int,
+           device: torch.device) -> Tuple[float, Optional[float]]:
+    """Run ``fn(i)`` warmup + iters times; seconds per iter and peak MiB."""
+    cuda = device.type == 'cuda'
+    for i in range(warmup):
+        fn(i)
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+    with PeakRSS() as rss:
+        start = time.perf_counter()
+        for i in range(iters):
+            fn(warmup + i)
+        if cuda:
+            torch.cuda.synchronize(device)
+        elapsed = time.perf_counter() - start
+    if cuda:
+        peak = (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    else:
+        peak = rss.peak_mib
+    return elapsed / max(iters, 1), peak
+
+
+def _fake_batch(batch: int, clip: int, hw: Tuple[int, int], num_classes: int,
+                video_id: str = 'bench', frame_id: int = 0) -> dict:
+    g = torch.Generator().manual_seed(frame_id)
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(
+            torch.randint(0, 256, (clip, 3, *hw), generator=g,
+                          dtype=torch.uint8))
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(
+            data=torch.randint(0, num_classes, (1, *hw), generator=g))
+        s.set_metainfo(
+            dict(ori_shape=hw, img_shape=hw, pad_shape=hw,
+                 padding_size=[0, 0, 0, 0], key_index=clip - 1,
+                 video_id=video_id, frame_id=frame_id, flip=False))
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def run_benchmark(cfg: Config,
+                  mode: str = 'both',
+                  device: str = 'cpu',
+                  shape: Optional[Tuple[int, int]] = None,
+                  batch_size: int = 1,
+                  clip_len: Optional[int] = None,
+                  iters: int = 10,
+                  warmup: int = 3,
+                  checkpoint: Optional[str] = None) -> Dict[str, dict]:
+    """Benchmark a config's model on random clips.
+
+    Args:
+        cfg (Config): Full config (model, optim_wrapper).
+        mode (str): ``'train'``, ``'stream'`` or ``'both'``.
+        device (str): Torch device.
+        shape (tuple, optional): (H, W); defaults to the data preprocessor's
+            ``size`` or 512x512.
+        batch_size (int): Clips per training step.
+        clip_len (int, optional): Frames per training clip (default:
+            ``stream_cfg.num_ref_frames + 1``).
+        iters (int): Timed iterations (warm-up excluded).
+        warmup (int): Untimed iterations.
+        checkpoint (str, optional): Weights to load (speed does not depend
+            on them).
+
+    Returns:
+        dict: ``settings`` and, per mode, ``sec_per_iter``,
+        ``frames_per_sec`` and ``peak_mem_mib``.
+    """
+    import mmvidseg  # noqa: F401
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    dev = torch.device(device)
+    model = MODELS.build(cfg.model).to(dev)
+    if checkpoint:
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    stream_cfg = getattr(model, 'stream_cfg', None) or {}
+    num_ref = int(stream_cfg.get('num_ref_frames', 0))
+    clip_len = clip_len or num_ref + 1
+    if shape is None:
+        size = cfg.model.get('data_preprocessor', {}).get('size')
+        shape = tuple(size) if size else (512, 512)
+    num_classes = model.num_classes
+    report: Dict[str, dict] = dict(
+        settings=dict(
+            model=type(model).__name__, device=str(dev),
+            device_name=(torch.cuda.get_device_name(dev)
+                         if dev.type == 'cuda' else platform.processor()
+                         or platform.machine()),
+            torch=torch.__version__, threads=torch.get_num_threads(),
+            shape=list(shape), batch_size=batch_size, clip_len=clip_len,
+            stream_ref_frames=num_ref, iters=iters, warmup=warmup))
+    if mode in ('train', 'both'):
+        model.train()
+        optim = build_optim_wrapper(model, cfg.optim_wrapper)
+        batch = _fake_batch(batch_size, clip_len, shape, num_classes)
+
+        def step(_):
+            model.train_step(batch, optim)
+
+        sec, peak = _timed(step, iters, warmup, dev)
+        report['train'] = dict(
+            sec_per_iter=sec, frames_per_sec=batch_size * clip_len / sec,
+            key_frames_per_sec=batch_size / sec, peak_mem_mib=peak)
+    if mode in ('stream', 'both'):
+        if not stream_cfg:
+            raise ValueError('the model has no stream_cfg; streaming '
+                             'inference cannot be benchmarked')
+        model.eval()
+        model.reset_state()
+
+        @torch.no_grad()
+        def frame(i):
+            model.test_step(_fake_batch(1, 1, shape, num_classes,
+                                        frame_id=i))
+
+        sec, peak = _timed(frame, iters, warmup, dev)
+        report['stream'] = dict(
+            sec_per_iter=sec, frames_per_sec=1.0 / sec, peak_mem_mib=peak)
+        model.reset_state()
+    return report

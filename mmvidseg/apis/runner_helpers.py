@@ -1,0 +1,67 @@
+"""Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config, DictAction  # noqa: F401 (re-export)
+
+from mmvidseg.utils.config_check import check_config_keys
+
+
+def load_run_config(config: str,
+                    work_dir: Optional[str] = None,
+                    cfg_options: Optional[dict] = None,
+                    launcher: str = 'none') -> Config:
+    """Load a config, apply overrides and check its top-level keys.
+
+    Raises:
+        FileNotFoundError: The config file does not exist.
+        KeyError: A misspelt runner key (see :func:`check_config_keys`).
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config!r} not found')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    check_config_keys(cfg)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    return cfg
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch the optimizer wrapper to mixed precision."""
+    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper == 'AmpOptimWrapper':
+        return
+    if wrapper != 'OptimWrapper':
+        raise ValueError(f'--amp needs an OptimWrapper, found {wrapper!r}')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def enable_show_dir(cfg: Config, show_dir: str, show: bool = False,
+                    wait_time: float = 2) -> None:
+    """Make the test run draw prediction overlays into ``show_dir``."""
+    hooks = cfg.get('default_hooks', {})
+    if 'visualization' not in hooks:
+        raise KeyError('--show/--show-dir need default_hooks.visualization '
+                       '(SegVisualizationHook) in the config')
+    vis = hooks['visualization']
+    vis.draw = True
+    if show:
+        vis.show = True
+        vis.wait_time = wait_time
+    if show_dir:
+        cfg.visualizer.save_dir = show_dir
+    vis.setdefault('interval', 1)
+
+
+def add_prediction_writer(cfg: Config, out_dir: str) -> None:
+    """Save every predicted mask under ``out_dir/<video>/<frame>.png``."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    hooks.append(dict(type='VideoPredictionWriterHook', out_dir=out_dir))
+    cfg.custom_hooks = hooks

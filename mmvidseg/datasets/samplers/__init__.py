@@ -1,0 +1,3 @@
+from .video_sequential_sampler import VideoSequentialSampler
+
+__all__ = ['VideoSequentialSampler']

@@ -1,0 +1,9 @@
+from .clip_transform_broadcaster import CLIP_KEYS, ClipTransformBroadcaster
+from .load_video_frames import LoadVideoFrames
+from .pack_video_seg_inputs import PackVideoSegInputs
+from .sample_clip import SampleClip
+
+__all__ = [
+    'CLIP_KEYS', 'ClipTransformBroadcaster', 'LoadVideoFrames',
+    'PackVideoSegInputs', 'SampleClip'
+]

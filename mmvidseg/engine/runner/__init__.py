@@ -1,0 +1,9 @@
+from .streaming import (batch_video_id, evaluate_all_ranks, run_streaming,
+                        reset_model_state, unwrap)
+from .video_test_loop import VideoTestLoop
+from .video_val_loop import VideoValLoop
+
+__all__ = [
+    'VideoTestLoop', 'VideoValLoop', 'batch_video_id', 'evaluate_all_ranks',
+    'reset_model_state', 'run_streaming', 'unwrap'
+]

@@ -1,0 +1,3 @@
+from .temporal_attention_head import TemporalAttentionHead
+
+__all__ = ['TemporalAttentionHead']

@@ -1,0 +1,219 @@
+"""Encoder-decoder segmentor for clips of frames."""
+from collections import deque
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.utils import OptSampleList, SampleList
+from torch import Tensor
+
+from mmvidseg.registry import MODELS
+
+Feats = Tuple[Tensor, ...]
+
+
+@MODELS.register_module()
+class VideoEncoderDecoder(EncoderDecoder):
+    """EncoderDecoder over clips (N, T, C, H, W).
+
+    The backbone (and neck) runs on the N*T frames as one batch and every
+    feature level is regrouped to (N, T, C, h, w). A *temporal* decode head
+    (one with ``is_temporal = True``) receives these 5-D features with the
+    key frame moved to the **last** temporal position (memory frames first,
+    oldest first); any other head, and every auxiliary head, receives the key
+    frame's (N, C, h, w) features, so stock mmseg heads work unchanged.
+
+    Inference supports mmseg's ``whole`` and ``slide`` modes; in ``slide``
+    mode every frame of the clip is cropped with the same window.
+
+    Streaming mode (``stream_cfg=dict(num_ref_frames=T)``): ``predict`` takes
+    the key frame of each sample only, caches the backbone features of the
+    last ``T`` frames per slide window (a bounded deque) and builds the
+    temporal head's input from the cache, so a video costs one backbone pass
+    per frame. The cache starts as the first frame repeated and is reset when
+    ``video_id`` changes or :meth:`reset_state` is called.
+
+    Args:
+        stream_cfg (dict, optional): ``dict(num_ref_frames=int)`` to enable
+            streaming inference.
+        **kwargs: See :class:`mmseg.models.EncoderDecoder`.
+    """
+
+    def __init__(self, *args, stream_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if stream_cfg is not None:
+            unknown = set(stream_cfg) - {'num_ref_frames'}
+            if unknown:
+                raise KeyError(f'unknown stream_cfg keys {sorted(unknown)}')
+            if int(stream_cfg.get('num_ref_frames', 0)) < 0:
+                raise ValueError('stream_cfg.num_ref_frames must be >= 0')
+        self.stream_cfg = stream_cfg
+        self._stream_video = None
+        self._stream_cache: Dict[tuple, deque] = {}
+
+    # ------------------------------------------------------------------ utils
+    @property
+    def head_is_temporal(self) -> bool:
+        return bool(getattr(self.decode_head, 'is_temporal', False))
+
+    @staticmethod
+    def _key_index(data_samples: OptSampleList, num_frames: int) -> int:
+        if not data_samples:
+            return num_frames - 1
+        keys = {s.metainfo.get('key_index', num_frames - 1)
+                for s in data_samples}
+        if len(keys) != 1:
+            raise ValueError(f'samples of one batch have different key '
+                             f'frame positions {sorted(keys)}')
+        key = keys.pop()
+        return key % num_frames
+
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        """Backbone (+ neck) on all frames.
+
+        Args:
+            inputs (Tensor): (N, T, C, H, W); (N, C, H, W) counts as T = 1.
+
+        Returns:
+            list[Tensor]: One (N, T, C_l, h_l, w_l) tensor per level.
+        """
+        if inputs.dim() == 4:
+            inputs = inputs[:, None]
+        n, t = inputs.shape[:2]
+        feats = super().extract_feat(inputs.flatten(0, 1))
+        return [f.view(n, t, *f.shape[1:]) for f in feats]
+
+    @staticmethod
+    def _key_last(feats: Sequence[Tensor], key: int) -> List[Tensor]:
+        t = feats[0].size(1)
+        if key == t - 1:
+            return list(feats)
+        order = [i for i in range(t) if i != key] + [key]
+        return [f[:, order] for f in feats]
+
+    def _head_inputs(self, feats: Sequence[Tensor], key: int) -> list:
+        if self.head_is_temporal:
+            return self._key_last(feats, key)
+        return [f[:, key] for f in feats]
+
+    # ---------------------------------------------------------------- training
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        feats = self.extract_feat(inputs)
+        key = self._key_index(data_samples, feats[0].size(1))
+        losses = self._decode_head_forward_train(
+            self._head_inputs(feats, key), data_samples)
+        if self.with_auxiliary_head:
+            losses.update(
+                self._auxiliary_head_forward_train([f[:, key] for f in feats],
+                                                   data_samples))
+        return losses
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: OptSampleList = None) -> Tensor:
+        feats = self.extract_feat(inputs)
+        key = self._key_index(data_samples, feats[0].size(1))
+        return self.decode_head.forward(self._head_inputs(feats, key))
+
+    # --------------------------------------------------------------- inference
+    def predict(self,
+                inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        if inputs.dim() == 4:
+            inputs = inputs[:, None]
+        if data_samples is not None:
+            metas = [s.metainfo for s in data_samples]
+        else:
+            hw = inputs.shape[-2:]
+            metas = [
+                dict(ori_shape=hw, img_shape=hw, pad_shape=hw,
+                     padding_size=[0, 0, 0, 0])
+            ] * inputs.size(0)
+        if self.stream_cfg is not None:
+            key = self._key_index(data_samples, inputs.size(1))
+            if inputs.size(0) != 1:
+                raise ValueError('streaming inference takes one frame per '
+                                 f'step, got a batch of {inputs.size(0)}')
+            video = metas[0].get('video_id')
+            if video is None or video != self._stream_video:
+                self.reset_state()
+                self._stream_video = video
+            inputs = inputs[:, key:key + 1]
+            metas = [dict(m, key_index=0) for m in metas]
+        seg_logits = self.inference(inputs, metas)
+        return self.postprocess_result(seg_logits, data_samples)
+
+    def reset_state(self) -> None:
+        """Forget the streaming feature cache (call between videos)."""
+        self._stream_video = None
+        self._stream_cache = {}
+
+    def _streamed_feats(self, feats: List[Tensor], window: tuple) -> list:
+        num_ref = int(self.stream_cfg.get('num_ref_frames', 0))
+        cache = self._stream_cache.get(window)
+        current = tuple(f[:, -1].detach() for f in feats)
+        if cache is None:
+            cache = deque([current] * num_ref, maxlen=max(num_ref, 1))
+            self._stream_cache[window] = cache
+        memory = list(cache)[-num_ref:] if num_ref else []
+        clip = [
+            torch.stack([m[level] for m in memory] + [current[level]], 1)
+            for level in range(len(feats))
+        ]
+        if num_ref:
+            cache.append(current)
+        return clip
+
+    def encode_decode(self,
+                      inputs: Tensor,
+                      batch_img_metas: List[dict],
+                      window: tuple = ()) -> Tensor:
+        """Segment the key frame of clips (N, T, C, H, W)."""
+        if inputs.dim() == 4:
+            inputs = inputs[:, None]
+        feats = self.extract_feat(inputs)
+        key = batch_img_metas[0].get('key_index', inputs.size(1) - 1)
+        key %= inputs.size(1)
+        if self.stream_cfg is not None and not self.training:
+            feats = self._streamed_feats(feats, window)
+            key = feats[0].size(1) - 1
+        return self.decode_head.predict(
+            self._head_inputs(feats, key), batch_img_metas, self.test_cfg)
+
+    def whole_inference(self, inputs: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        return self.encode_decode(inputs, batch_img_metas)
+
+    def slide_inference(self, inputs: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        """Sliding-window inference; all frames share each window.
+
+        Args:
+            inputs (Tensor): (N, T, C, H, W).
+
+        Returns:
+            Tensor: (N, num_classes, H, W) logits of the key frames.
+        """
+        h_stride, w_stride = self.test_cfg.stride
+        h_crop, w_crop = self.test_cfg.crop_size
+        n, h_img, w_img = inputs.size(0), inputs.size(-2), inputs.size(-1)
+        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
+        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
+        preds = inputs.new_zeros((n, self.out_channels, h_img, w_img))
+        count = inputs.new_zeros((n, 1, h_img, w_img))
+        for h_idx in range(h_grids):
+            for w_idx in range(w_grids):
+                y1, x1 = h_idx * h_stride, w_idx * w_stride
+                y2, x2 = min(y1 + h_crop, h_img), min(x1 + w_crop, w_img)
+                y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
+                crop = inputs[..., y1:y2, x1:x2]
+                batch_img_metas[0]['img_shape'] = crop.shape[-2:]
+                logits = self.encode_decode(crop, batch_img_metas,
+                                            window=(h_idx, w_idx))
+                preds += F.pad(logits,
+                               (x1, w_img - x2, y1, h_img - y2))
+                count[:, :, y1:y2, x1:x2] += 1
+        assert (count == 0).sum() == 0
+        return preds / count

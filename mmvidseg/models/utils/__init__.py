@@ -1,0 +1,3 @@
+from .memory_read import AFFINITIES, affinity_logits, memory_read
+
+__all__ = ['AFFINITIES', 'affinity_logits', 'memory_read']

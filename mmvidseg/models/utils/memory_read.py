@@ -1,0 +1,108 @@
+"""Attention / memory reads shared by the temporal heads.
+
+A memory read gathers, for each query position, a weighted sum of memory
+values, the weights being a softmax over an affinity between the query key
+and every memory key. Supported affinities:
+
+* ``'dot'``: ``q . k`` (no scaling; TMANet's read),
+* ``'scaled_dot'``: ``q . k / sqrt(C)``,
+* ``'cosine'``: ``cos(q, k) / temperature`` (label propagation),
+* ``'neg_l2'``: ``(2 q . k - |k|^2) / sqrt(C)``, the negative squared L2
+  distance up to a per-query constant (STCN, SALI).
+
+Without top-k the read runs as one ``scaled_dot_product_attention`` call (the
+L2 form by augmenting the vectors), so no (hw x hw) matrix is built in
+Python. With top-k the affinity is computed in chunks of queries.
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+AFFINITIES = ('dot', 'scaled_dot', 'cosine', 'neg_l2')
+
+
+def _prepare(query: torch.Tensor, key: torch.Tensor, affinity: str,
+             temperature: float):
+    """Return (query, key, scale) such that softmax(scale * q' k'^T) is the
+    softmax of the requested affinity."""
+    if affinity not in AFFINITIES:
+        raise ValueError(f'unknown affinity {affinity!r}; '
+                         f'choose from {AFFINITIES}')
+    c = query.size(-1)
+    if affinity == 'dot':
+        return query, key, 1.0
+    if affinity == 'scaled_dot':
+        return query, key, 1.0 / math.sqrt(c)
+    if affinity == 'cosine':
+        if temperature <= 0:
+            raise ValueError('temperature must be > 0')
+        return (F.normalize(query, dim=-1), F.normalize(key, dim=-1),
+                1.0 / temperature)
+    ones = query.new_ones(query.shape[:-1] + (1, ))
+    sq = key.pow(2).sum(-1, keepdim=True)
+    return (torch.cat([query, ones], -1), torch.cat([2 * key, -sq], -1),
+            1.0 / math.sqrt(c))
+
+
+def affinity_logits(query: torch.Tensor,
+                    key: torch.Tensor,
+                    affinity: str = 'dot',
+                    temperature: float = 1.0) -> torch.Tensor:
+    """Affinity before the softmax.
+
+    Args:
+        query (Tensor): (B, Nq, C).
+        key (Tensor): (B, Nk, C).
+
+    Returns:
+        Tensor: (B, Nq, Nk).
+    """
+    q, k, scale = _prepare(query, key, affinity, temperature)
+    return torch.bmm(q, k.transpose(1, 2)) * scale
+
+
+def memory_read(query: torch.Tensor,
+                key: torch.Tensor,
+                value: torch.Tensor,
+                affinity: str = 'dot',
+                temperature: float = 1.0,
+                topk: Optional[int] = None,
+                chunk_size: int = 4096) -> torch.Tensor:
+    """Read memory values for each query.
+
+    Args:
+        query (Tensor): Query keys (B, Nq, C).
+        key (Tensor): Memory keys (B, Nk, C).
+        value (Tensor): Memory values (B, Nk, Cv).
+        affinity (str): One of ``AFFINITIES``.
+        temperature (float): Temperature of the cosine affinity.
+        topk (int, optional): Keep the k largest affinities per query before
+            the softmax.
+        chunk_size (int): Queries per chunk in the top-k path.
+
+    Returns:
+        Tensor: (B, Nq, Cv).
+    """
+    if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
+        raise ValueError('query, key and value must be (B, N, C)')
+    if key.shape[:2] != value.shape[:2]:
+        raise ValueError(f'key {tuple(key.shape)} and value '
+                         f'{tuple(value.shape)} disagree')
+    q, k, scale = _prepare(query, key, affinity, temperature)
+    if topk is None or topk >= k.size(1):
+        return F.scaled_dot_product_attention(q, k, value, scale=scale)
+    outs = []
+    for start in range(0, q.size(1), chunk_size):
+        logits = torch.bmm(q[:, start:start + chunk_size],
+                           k.transpose(1, 2)) * scale
+        top, idx = logits.topk(topk, dim=-1)
+        weight = top.softmax(-1)  # (B, n, k)
+        b, n, _ = idx.shape
+        gathered = value.gather(
+            1,
+            idx.reshape(b, n * topk, 1).expand(-1, -1, value.size(-1)))
+        outs.append((weight.reshape(b, n * topk, 1) * gathered).reshape(
+            b, n, topk, -1).sum(2))
+    return torch.cat(outs, 1)

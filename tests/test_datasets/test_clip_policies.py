@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from mmvidseg.datasets import (FirstFrameQueueClipPolicy,
+                               FixedOffsetClipPolicy, RandomSkipClipPolicy,
+                               ShiftedClipPolicy)
+from mmvidseg.registry import TASK_UTILS
+
+
+def test_fixed_offsets_clamp_and_order():
+    policy = FixedOffsetClipPolicy(offsets=(-1, -2))
+    assert policy(5, 10) == ([3, 4, 5], 2)
+    # first frames: the first frame is repeated as memory
+    assert policy(0, 10) == ([0, 0, 0], 2)
+    assert policy(1, 10) == ([0, 0, 1], 2)
+    future = FixedOffsetClipPolicy(offsets=(-1, 1))
+    assert future(9, 10) == ([8, 9, 9], 1)
+    assert FixedOffsetClipPolicy(offsets=())(4, 10) == ([4], 0)
+
+
+def test_fixed_offsets_errors():
+    with pytest.raises(ValueError, match='offset 0'):
+        FixedOffsetClipPolicy(offsets=(0, -1))
+    with pytest.raises(IndexError, match='outside the video'):
+        FixedOffsetClipPolicy()(10, 10)
+    with pytest.raises(ValueError, match='empty video'):
+        FixedOffsetClipPolicy()(0, 0)
+
+
+def test_random_skip_within_range():
+    np.random.seed(0)
+    policy = TASK_UTILS.build(
+        dict(type='RandomSkipClipPolicy', num_refs=3, max_skip=4))
+    seen = set()
+    for _ in range(200):
+        ids, key = policy(10, 20)
+        assert key == 3 and ids[-1] == 10
+        assert ids[:-1] == sorted(ids[:-1])
+        assert all(6 <= i <= 9 for i in ids[:-1])
+        seen.update(ids[:-1])
+    assert seen == {6, 7, 8, 9}
+    assert policy(0, 20) == ([0, 0, 0, 0], 3)
+    ids, _ = policy(1, 20)  # one candidate only: drawn with replacement
+    assert ids == [0, 0, 0, 1]
+
+
+def test_random_skip_curriculum_update():
+    policy = RandomSkipClipPolicy(num_refs=1, max_skip=1)
+    policy.update(max_skip=3)
+    assert policy.max_skip == 3
+    with pytest.raises(KeyError, match='no parameter'):
+        policy.update(max_skp=3)
+
+
+def test_shifted_clip_matches_ms_tfal():
+    policy = ShiftedClipPolicy(clip_len=4, shift=-1)
+    ids, key = policy(10, 149)
+    assert ids[:4] == [7, 8, 9, 10] and ids[4:] == [6, 7, 8, 9]
+    assert key == 3
+    # near the start: forward clip reversed; frame 0's previous is frame 1
+    ids, key = policy(1, 149)
+    assert ids[:4] == [4, 3, 2, 1] and ids[4:] == [3, 2, 1, 0]
+    ids, _ = policy(0, 149)
+    assert ids[:4] == [3, 2, 1, 0] and ids[4:] == [2, 1, 0, 1]
+    assert policy.clip_len == 8
+
+
+def test_first_frame_queue():
+    policy = FirstFrameQueueClipPolicy(queue_len=3)
+    assert policy(5, 10) == ([0, 2, 3, 4, 5], 4)
+    assert policy(1, 10) == ([0, 0, 0, 0, 1], 4)
+    assert policy(0, 10) == ([0, 0, 0, 0, 0], 4)

@@ -1,0 +1,161 @@
+import pytest
+import torch
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmvidseg.registry import MODELS
+
+
+def _samples(n, t, hw, key=None, video='v', frame=0):
+    out = []
+    for _ in range(n):
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, *hw)))
+        s.set_metainfo(dict(ori_shape=hw, img_shape=hw, pad_shape=hw,
+                            padding_size=[0, 0, 0, 0],
+                            key_index=t - 1 if key is None else key,
+                            video_id=video, frame_id=frame, flip=False))
+        out.append(s)
+    return out
+
+
+def _model(cfg_fn, **kw):
+    torch.manual_seed(0)
+    return MODELS.build(cfg_fn(**kw))
+
+
+def test_loss_and_gradients(tiny_model_cfg):
+    model = _model(tiny_model_cfg)
+    x = torch.randn(2, 3, 3, 32, 32)
+    losses = model.loss(x, _samples(2, 3, (32, 32)))
+    assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert model.backbone.stem[0].weight.grad.abs().sum() > 0
+    assert model.decode_head.key_conv.conv.weight.grad.abs().sum() > 0
+
+
+def test_feature_contract(tiny_model_cfg):
+    model = _model(tiny_model_cfg)
+    x = torch.randn(2, 4, 3, 32, 32)
+    feats = model.extract_feat(x)
+    assert [tuple(f.shape) for f in feats] == [(2, 4, 16, 4, 4),
+                                               (2, 4, 32, 4, 4)]
+    seen = {}
+
+    def spy(inputs):
+        seen['decode'] = [f.clone() for f in inputs]
+        return torch.zeros(2, 3, 4, 4)
+
+    model.decode_head.forward = spy
+    model._forward(x, _samples(2, 4, (32, 32), key=1))
+    # temporal head: 5-D, key frame (index 1) moved last, others in order
+    got = seen['decode'][1]
+    assert got.shape == (2, 4, 32, 4, 4)
+    for pos, frame in enumerate([0, 2, 3, 1]):
+        assert torch.allclose(got[:, pos], feats[1][:, frame])
+
+
+def test_non_temporal_head_gets_key_frame(tiny_model_cfg):
+    model = _model(tiny_model_cfg, temporal=False)
+    x = torch.randn(1, 3, 3, 32, 32)
+    feats = model.extract_feat(x)
+    seen = {}
+
+    def spy(inputs):
+        seen['x'] = inputs
+        return torch.zeros(1, 3, 4, 4)
+
+    model.decode_head.forward = spy
+    model._forward(x, _samples(1, 3, (32, 32), key=0))
+    assert seen['x'][1].shape == (1, 32, 4, 4)
+    assert torch.allclose(seen['x'][1], feats[1][:, 0])
+
+
+def test_batch_with_mixed_key_positions_rejected(tiny_model_cfg):
+    model = _model(tiny_model_cfg)
+    samples = _samples(1, 3, (32, 32), key=0) + _samples(1, 3, (32, 32))
+    with pytest.raises(ValueError, match='key frame positions'):
+        model.loss(torch.randn(2, 3, 3, 32, 32), samples)
+
+
+def test_slide_inference_crops_references_identically(tiny_model_cfg):
+    model = _model(tiny_model_cfg, test_mode='slide').eval()
+    torch.manual_seed(1)
+    x = torch.randn(1, 3, 3, 40, 40)
+    with torch.no_grad():
+        slide = model.inference(x, [s.metainfo for s in
+                                    _samples(1, 3, (40, 40))])
+        # manual sliding: crop the whole clip, run whole-mode on each window
+        windows = [(y, x0) for y in (0, 16) for x0 in (0, 16)]
+        acc = torch.zeros(1, 3, 40, 40)
+        cnt = torch.zeros(1, 1, 40, 40)
+        for y, x0 in windows:
+            crop = x[..., y:y + 24, x0:x0 + 24]
+            meta = _samples(1, 3, (24, 24))[0].metainfo
+            logit = model.encode_decode(crop, [meta])
+            acc[..., y:y + 24, x0:x0 + 24] += logit
+            cnt[..., y:y + 24, x0:x0 + 24] += 1
+        assert torch.allclose(slide, acc / cnt, atol=1e-5)
+        # a reference cropped differently changes the result: the head
+        # really uses the references
+        bad = x.clone()
+        bad[:, 0] = torch.roll(bad[:, 0], 8, dims=-1)
+        other = model.inference(bad, [s.metainfo for s in
+                                      _samples(1, 3, (40, 40))])
+        assert not torch.allclose(slide, other, atol=1e-4)
+
+
+@pytest.mark.parametrize('mode', ['whole', 'slide'])
+def test_streaming_equals_clip_inference(tiny_model_cfg, mode):
+    clip_model = _model(tiny_model_cfg, test_mode=mode).eval()
+    stream_model = _model(tiny_model_cfg, test_mode=mode,
+                          stream_refs=2).eval()
+    stream_model.load_state_dict(clip_model.state_dict())
+    torch.manual_seed(2)
+    videos = {'a': torch.randn(5, 3, 40, 40), 'b': torch.randn(3, 3, 40, 40)}
+    calls = []
+    orig = stream_model.backbone.forward
+
+    def counting(x):
+        calls.append(x.shape[0])
+        return orig(x)
+
+    stream_model.backbone.forward = counting
+    with torch.no_grad():
+        for vid, frames in videos.items():
+            for t in range(len(frames)):
+                ids = [max(t - 2, 0), max(t - 1, 0), t]
+                clip_out = clip_model.predict(
+                    frames[ids][None], _samples(1, 3, (40, 40), video=vid,
+                                                frame=t))
+                stream_out = stream_model.predict(
+                    frames[t][None, None], _samples(1, 1, (40, 40),
+                                                    video=vid, frame=t))
+                assert torch.allclose(clip_out[0].seg_logits.data,
+                                      stream_out[0].seg_logits.data,
+                                      atol=1e-4), (vid, t)
+    # one backbone pass per frame (per window in slide mode)
+    windows = 4 if mode == 'slide' else 1
+    assert len(calls) == 8 * windows and set(calls) == {1}
+    # bounded state: at most num_ref_frames cached per window
+    assert all(len(c) == 2 for c in stream_model._stream_cache.values())
+
+
+def test_stream_state_resets(tiny_model_cfg):
+    model = _model(tiny_model_cfg, stream_refs=2).eval()
+    x = torch.randn(1, 1, 3, 32, 32)
+    with torch.no_grad():
+        model.predict(x, _samples(1, 1, (32, 32), video='a'))
+        assert model._stream_video == 'a' and model._stream_cache
+        model.reset_state()
+        assert model._stream_video is None and not model._stream_cache
+    with pytest.raises(ValueError, match='one frame per step'):
+        model.predict(torch.randn(2, 1, 3, 32, 32),
+                      _samples(2, 1, (32, 32)))
+
+
+def test_stream_cfg_checked(tiny_model_cfg):
+    cfg = tiny_model_cfg()
+    cfg['stream_cfg'] = dict(num_refs=2)
+    with pytest.raises(KeyError, match='num_refs'):
+        MODELS.build(cfg)

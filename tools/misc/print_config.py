@@ -1,0 +1,21 @@
+"""Print the full config after inheritance and overrides."""
+import argparse
+
+from mmengine.config import DictAction
+
+from mmvidseg.apis.runner_helpers import load_run_config
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Print the whole config')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings')
+    args = parser.parse_args()
+    cfg = load_run_config(args.config, cfg_options=args.cfg_options)
+    print(f'Config:\n{cfg.pretty_text}')
+
+
+if __name__ == '__main__':
+    main()

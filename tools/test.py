@@ -1,0 +1,51 @@
+"""Test a video segmentation model: ``python tools/test.py CONFIG CKPT``."""
+import argparse
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+import mmvidseg  # noqa: F401 (registers the modules)
+from mmvidseg.apis.runner_helpers import (add_prediction_writer,
+                                          enable_show_dir, load_run_config)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a segmentor')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs and metrics')
+    parser.add_argument(
+        '--out', help='save predicted masks as <out>/<video>/<frame>.png')
+    parser.add_argument('--show', action='store_true', help='show results')
+    parser.add_argument(
+        '--show-dir', help='save prediction overlays into this directory')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='interval of --show (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
+                          args.launcher)
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_show_dir(cfg, args.show_dir, args.show, args.wait_time)
+    if args.out:
+        add_prediction_writer(cfg, args.out)
+    Runner.from_cfg(cfg).test()
+
+
+if __name__ == '__main__':
+    main()
