@@ -1,7 +1,9 @@
 """Apply per-frame transforms to every frame of a clip."""
+from contextlib import nullcontext
 from typing import Callable, Dict, List, Sequence, Union
 
 from mmcv.transforms import TransformBroadcaster
+from mmcv.transforms.utils import cache_random_params
 
 from mmvidseg.registry import TRANSFORMS
 
@@ -62,7 +64,15 @@ class ClipTransformBroadcaster(TransformBroadcaster):
         order = [key_index] + [i for i in range(num) if i != key_index]
         for k in keys:
             results[k] = [results[k][i] for i in order]
-        results = super().transform(results)
+        scatters = self.scatter_sequence(self._map_input(results,
+                                                         self.mapping))
+        ctx = cache_random_params if self.share_random_params else nullcontext
+        with ctx(self.transforms):
+            outputs = [self._apply_transforms(s) for s in scatters]
+        # Collate the per-frame keys only: transforms may add other keys to
+        # some frames and not others (mmseg's RandomFlip 'swap_seg_labels').
+        for k in keys:
+            results[k] = [out.get(k) for out in outputs]
         inverse = sorted(range(num), key=order.__getitem__)
         for k in keys:
             results[k] = [results[k][i] for i in inverse]

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.config import ConfigDict
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor
@@ -43,6 +44,9 @@ class VideoEncoderDecoder(EncoderDecoder):
     def __init__(self, *args, stream_cfg: Optional[dict] = None,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # mmseg reads test_cfg.mode / .stride as attributes
+        if isinstance(self.test_cfg, dict):
+            self.test_cfg = ConfigDict(self.test_cfg)
         if stream_cfg is not None:
             unknown = set(stream_cfg) - {'num_ref_frames'}
             if unknown:
