@@ -46,10 +46,16 @@ def enable_amp(cfg: Config) -> None:
 def enable_show_dir(cfg: Config, show_dir: str, show: bool = False,
                     wait_time: float = 2) -> None:
     """Make the test run draw prediction overlays into ``show_dir``."""
-    hooks = cfg.get('default_hooks', {})
+    if cfg.get('default_hooks') is None:
+        cfg.default_hooks = dict()
+    hooks = cfg.default_hooks
     if 'visualization' not in hooks:
-        raise KeyError('--show/--show-dir need default_hooks.visualization '
-                       '(SegVisualizationHook) in the config')
+        hooks['visualization'] = dict(type='SegVisualizationHook')
+    if cfg.get('visualizer') is None:
+        cfg.visualizer = dict(
+            type='SegLocalVisualizer',
+            vis_backends=[dict(type='LocalVisBackend')],
+            name='visualizer')
     vis = hooks['visualization']
     vis.draw = True
     if show:

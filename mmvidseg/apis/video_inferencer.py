@@ -124,7 +124,8 @@ class VideoInferencer:
                  save_masks: bool = True,
                  fps: Optional[float] = None,
                  progress: bool = True,
-                 video_id: str = 'video') -> dict:
+                 video_id: str = 'video',
+                 side_by_side: bool = True) -> dict:
         """Segment ``source``; write masks and an overlay into ``out_dir``.
 
         Args:
@@ -138,6 +139,8 @@ class VideoInferencer:
                 else 10).
             progress (bool): Show a progress bar.
             video_id (str): Name of the video in the model state.
+            side_by_side (bool): Overlay shows the frame and the blended
+                prediction next to each other.
 
         Returns:
             dict: ``num_frames``, ``masks_dir``, ``overlay`` (paths or None)
@@ -166,7 +169,10 @@ class VideoInferencer:
                         osp.join(masks_dir, f'{name}.png'),
                         mask.astype(np.uint8))
                 if writer is not None:
-                    writer.write(blend(frame, mask, self.palette))
+                    shown = blend(frame, mask, self.palette)
+                    if side_by_side:
+                        shown = np.concatenate([frame, shown], axis=1)
+                    writer.write(shown)
                 if out_dir is None:
                     kept.append(mask)
         except BaseException:

@@ -26,10 +26,13 @@ def class_names(num_classes: int) -> Tuple[str, ...]:
 
 
 def class_palette(num_classes: int) -> List[List[int]]:
-    """RGB colour per class used for overlays (background black)."""
+    """RGB colour per class used for overlays (background black).
+
+    Hues are offset from the objects' own colours so overlays stand out.
+    """
     palette = [[0, 0, 0]]
     for c in range(1, num_classes):
-        h = (c - 1) / max(num_classes - 1, 1)
+        h = ((c - 1) / max(num_classes - 1, 1) + 0.5) % 1.0
         r, g, b = colorsys.hsv_to_rgb(h, 0.9, 1.0)
         palette.append([int(255 * r), int(255 * g), int(255 * b)])
     return palette

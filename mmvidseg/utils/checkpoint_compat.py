@@ -6,10 +6,33 @@ dicts) and loads them with a plain ``torch.load``, which torch >= 2.6 runs
 with ``weights_only=True``. Resuming then fails with "Weights only load
 failed". Instead of turning safety off, :func:`allow_mmengine_checkpoints`
 adds exactly these classes to torch's allow-list of safe globals.
+
+One more entry is needed: a ``HistoryBuffer`` pickles its statistics methods
+as ``getattr(HistoryBuffer, 'mean')``. Allowing the builtin ``getattr`` would let a
+checkpoint reach any attribute, so the name ``builtins.getattr`` is mapped to
+:func:`history_buffer_getattr`, which only resolves the statistics methods of
+a ``HistoryBuffer`` and refuses everything else.
 """
-from typing import List
+from typing import Any, List
 
 import torch
+
+
+def history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to the public methods of a ``HistoryBuffer``.
+
+    Raises:
+        pickle.UnpicklingError: Any other object or attribute.
+    """
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+    is_buffer = obj is HistoryBuffer or isinstance(obj, HistoryBuffer)
+    if is_buffer and not name.startswith('_') \
+            and callable(getattr(HistoryBuffer, name, None)):
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({type(obj).__name__}, {name!r}) in a checkpoint')
 
 
 def mmengine_safe_globals() -> List:
@@ -29,6 +52,8 @@ def mmengine_safe_globals() -> List:
         safe += [
             getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')
         ]
+    safe += [(history_buffer_getattr, 'builtins.getattr'),
+             (history_buffer_getattr, '__builtin__.getattr')]
     return safe
 
 

@@ -13,6 +13,14 @@ RUNNER_KEYS = (
     'custom_imports', 'tta_model', 'tta_pipeline')
 
 
+#: Helper variables common in OpenMMLab configs (never flagged).
+COMMON_VARIABLES = (
+    'train_pipeline', 'val_pipeline', 'test_pipeline', 'img_scale',
+    'crop_size', 'img_size', 'data_root', 'dataset_type', 'norm_cfg',
+    'num_classes', 'vis_backends', 'checkpoint', 'pretrained', 'backend_args',
+    'metainfo', 'clip_len', 'num_frames')
+
+
 def check_config_keys(cfg, known: Iterable[str] = RUNNER_KEYS) -> None:
     """Raise on a top-level key that looks like a misspelt runner key.
 
@@ -26,9 +34,9 @@ def check_config_keys(cfg, known: Iterable[str] = RUNNER_KEYS) -> None:
     """
     known = tuple(known)
     for key in cfg.keys():
-        if key in known or key.startswith('_'):
+        if key in known or key in COMMON_VARIABLES or key.startswith('_'):
             continue
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.85)
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.9)
         if close:
             raise KeyError(f'unknown config key {key!r}: did you mean '
                            f'{close[0]!r}? (the runner would ignore it)')

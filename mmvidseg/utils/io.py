@@ -23,6 +23,9 @@ def atomic_path(path: str, suffix: Optional[str] = None) -> Iterator[str]:
     fd, tmp = tempfile.mkstemp(
         prefix=f'.{osp.basename(path)}.', suffix=ext, dir=folder)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
     try:
         yield tmp
         os.replace(tmp, path)

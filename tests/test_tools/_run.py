@@ -1,0 +1,30 @@
+"""Helpers to run the tools in subprocesses."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def run(args, cwd=ROOT, env=None, check=True, timeout=600):
+    """Run ``python args...``; return the CompletedProcess."""
+    env = dict(env or {})
+    full_env = dict(os.environ)
+    full_env['PYTHONPATH'] = os.pathsep.join(
+        [ROOT] + ([env.pop('PYTHONPATH')] if env and 'PYTHONPATH' in env
+                  else []) + [full_env.get('PYTHONPATH', '')])
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable] + list(args), cwd=cwd,
+                          env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n'
+            f'{proc.stderr[-5000:]}')
+    return proc
+
+
+def tool(name):
+    return osp.join(ROOT, 'tools', name)
