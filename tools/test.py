@@ -6,7 +6,8 @@ from mmengine.runner import Runner
 
 import mmvidseg  # noqa: F401 (registers the modules)
 from mmvidseg.apis.runner_helpers import (add_prediction_writer,
-                                          enable_show_dir, load_run_config)
+                                          enable_show_dir, load_run_config,
+                                          setup_cpu_distributed)
 
 
 def parse_args():
@@ -44,6 +45,7 @@ def main():
         enable_show_dir(cfg, args.show_dir, args.show, args.wait_time)
     if args.out:
         add_prediction_writer(cfg, args.out)
+    setup_cpu_distributed(cfg)
     Runner.from_cfg(cfg).test()
 
 

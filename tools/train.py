@@ -5,7 +5,8 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmvidseg  # noqa: F401 (registers the modules)
-from mmvidseg.apis.runner_helpers import enable_amp, load_run_config
+from mmvidseg.apis.runner_helpers import (enable_amp, load_run_config,
+                                          setup_cpu_distributed)
 
 
 def parse_args():
@@ -39,6 +40,7 @@ def main():
     if args.amp:
         enable_amp(cfg)
     cfg.resume = args.resume or cfg.get('resume', False)
+    setup_cpu_distributed(cfg)
     Runner.from_cfg(cfg).train()
 
 

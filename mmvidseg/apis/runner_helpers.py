@@ -71,3 +71,25 @@ def add_prediction_writer(cfg: Config, out_dir: str) -> None:
     hooks = list(cfg.get('custom_hooks', None) or [])
     hooks.append(dict(type='VideoPredictionWriterHook', out_dir=out_dir))
     cfg.custom_hooks = hooks
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Make ``--launcher pytorch`` work without CUDA (gloo on CPU).
+
+    mmengine 0.10.x always calls ``torch.cuda.set_device`` when it sets up a
+    PyTorch launcher, and wraps the model in DDP with ``device_ids``; both
+    fail on CPU-only machines. Here the process group is initialised with
+    gloo beforehand (mmengine then skips its own initialisation) and DDP gets
+    ``device_ids=None``, as CPU modules require. No-op when CUDA is available
+    or the run is not distributed.
+    """
+    import torch
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel')
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper

@@ -49,7 +49,10 @@ def atomic_imwrite(path: str, img: np.ndarray) -> None:
     Raises:
         ValueError: OpenCV cannot encode the image in that format.
     """
-    ok, buf = cv2.imencode(osp.splitext(path)[1] or '.png', img)
+    try:
+        ok, buf = cv2.imencode(osp.splitext(path)[1] or '.png', img)
+    except cv2.error:
+        ok = False
     if not ok:
         raise ValueError(f'cannot encode an image of shape {img.shape} '
                          f'for {path!r}')

@@ -7,12 +7,12 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def run(args, cwd=ROOT, env=None, check=True, timeout=600):
+def run(args, cwd=ROOT, env=None, check=True, timeout=600, add_root=True):
     """Run ``python args...``; return the CompletedProcess."""
     env = dict(env or {})
     full_env = dict(os.environ)
     full_env['PYTHONPATH'] = os.pathsep.join(
-        [ROOT] + ([env.pop('PYTHONPATH')] if env and 'PYTHONPATH' in env
+        ([ROOT] if add_root else []) + ([env.pop('PYTHONPATH')] if env and 'PYTHONPATH' in env
                   else []) + [full_env.get('PYTHONPATH', '')])
     full_env.setdefault('OMP_NUM_THREADS', '1')
     full_env.update(env or {})

@@ -1,0 +1,27 @@
+"""tools/analysis_tools/benchmark.py on CPU for the demo model."""
+import json
+import os.path as osp
+
+import pytest
+
+from ._run import run, tool
+
+pytestmark = pytest.mark.slow
+
+
+def test_benchmark_demo_model_cpu(tmp_path, repo_root):
+    cfg = osp.join(repo_root, 'configs', 'demo',
+                   'tempattn_r18-tiny_1xb8-clip3-600it_procedural-96x96.py')
+    out = tmp_path / 'bench.json'
+    proc = run([tool('analysis_tools/benchmark.py'), cfg, '--iters', '3',
+                '--warmup', '1', '--batch-size', '2', '--json', str(out)])
+    text = proc.stdout
+    assert 'settings:' in text and 'device=cpu' in text
+    assert 'shape=[96, 96]' in text and 'clip_len=3' in text
+    for mode in ('train', 'stream'):
+        line = [l for l in text.splitlines() if l.startswith(mode + ':')][0]
+        assert 'frames/s' in line and 'peak memory' in line
+    report = json.loads(out.read_text())
+    assert report['train']['frames_per_sec'] > 0
+    assert report['stream']['frames_per_sec'] > 0
+    assert report['stream']['peak_mem_mib'] is not None
