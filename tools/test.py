@@ -7,7 +7,8 @@ from mmengine.runner import Runner
 import mmvidseg  # noqa: F401 (registers the modules)
 from mmvidseg.apis.runner_helpers import (add_prediction_writer,
                                           enable_show_dir, load_run_config,
-                                          setup_cpu_distributed)
+                                          setup_cpu_distributed,
+                                          teardown_distributed)
 
 
 def parse_args():
@@ -47,6 +48,7 @@ def main():
         add_prediction_writer(cfg, args.out)
     setup_cpu_distributed(cfg)
     Runner.from_cfg(cfg).test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

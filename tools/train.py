@@ -6,7 +6,8 @@ from mmengine.runner import Runner
 
 import mmvidseg  # noqa: F401 (registers the modules)
 from mmvidseg.apis.runner_helpers import (enable_amp, load_run_config,
-                                          setup_cpu_distributed)
+                                          setup_cpu_distributed,
+                                          teardown_distributed)
 
 
 def parse_args():
@@ -42,6 +43,7 @@ def main():
     cfg.resume = args.resume or cfg.get('resume', False)
     setup_cpu_distributed(cfg)
     Runner.from_cfg(cfg).train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

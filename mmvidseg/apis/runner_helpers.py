@@ -93,3 +93,16 @@ def setup_cpu_distributed(cfg: Config) -> None:
         type='MMDistributedDataParallel')
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def teardown_distributed() -> None:
+    """Destroy the process group before exit.
+
+    Left alive, gloo's worker threads are torn down during interpreter
+    shutdown, which intermittently aborts a finished run ("terminate called
+    without an active exception", exit code -6) after its outputs are saved.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

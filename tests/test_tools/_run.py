@@ -28,3 +28,14 @@ def run(args, cwd=ROOT, env=None, check=True, timeout=600, add_root=True):
 
 def tool(name):
     return osp.join(ROOT, 'tools', name)
+
+
+def last_metrics(work_dir):
+    """The last metrics record of a run's ``<timestamp>/<timestamp>.json``
+    (JSON lines)."""
+    import glob
+    import json
+    files = sorted(glob.glob(osp.join(str(work_dir), '*', '*.json')))
+    assert files, f'no metrics json under {work_dir}'
+    records = [json.loads(line) for line in open(files[-1]) if line.strip()]
+    return [r for r in records if 'mIoU' in r][-1]

@@ -1,14 +1,11 @@
 """2-process DDP on CPU (gloo) gives the single-process result."""
-import glob
-import json
-import os.path as osp
 import socket
 
 import pytest
 import torch
 
 from ..conftest import make_procedural_run_cfg, make_tiny_model_cfg
-from ._run import run, tool
+from ._run import last_metrics, run, tool
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +17,7 @@ def _free_port():
 
 
 def _metrics(work_dir):
-    files = sorted(glob.glob(osp.join(work_dir, '*', '*.json')))
-    return json.load(open(files[-1]))
+    return last_metrics(work_dir)
 
 
 def test_ddp_matches_single_process(tmp_path):
