@@ -19,12 +19,14 @@ class PeakRSS:
     """Peak resident memory of this process while the block runs (MiB).
 
     A thread samples ``/proc/self/statm`` every ``interval`` seconds; the
-    result is the peak minus the resident size at entry. Linux only; on
-    other systems ``peak_mib`` stays None.
+    result is the peak minus ``base`` (bytes; default: the resident size at
+    entry). Linux only; on other systems ``peak_mib`` stays None.
     """
 
-    def __init__(self, interval: float = 0.002) -> None:
+    def __init__(self, interval: float = 0.002,
+                 base: Optional[int] = None) -> None:
         self.interval = interval
+        self.base = base
         self.peak_mib: Optional[float] = None
         self._page = os.sysconf('SC_PAGE_SIZE') if hasattr(os,
                                                            'sysconf') else 0
@@ -37,8 +39,8 @@ class PeakRSS:
             return None
 
     def __enter__(self) -> 'PeakRSS':
-        self._base = self._rss()
-        self._peak = self._base
+        self._base = self._rss() if self.base is None else self.base
+        self._peak = self._rss()
         self._stop = threading.Event()
 
         def run():
@@ -59,9 +61,25 @@ class PeakRSS:
             self.peak_mib = (self._peak - self._base) / 2**20
 
 
+def _cpu_name() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _timed(fn: Callable[[int], None], iters: int, warmup: int,
-           device: torch.device) -> Tuple[float, Optional[float]]:
-    """Run ``fn(i)`` warmup + iters times; seconds per iter and peak MiB."""
+           device: torch.device,
+           base_rss: Optional[int]) -> Tuple[float, Optional[float]]:
+    """Run ``fn(i)`` warmup + iters times; seconds per iter and peak MiB.
+
+    CUDA: peak allocated memory above what was allocated before the timed
+    iterations. CPU: peak resident memory above ``base_rss``.
+    """
     cuda = device.type == 'cuda'
     for i in range(warmup):
         fn(i)
@@ -69,7 +87,7 @@ def _timed(fn: Callable[[int], None], iters: int, warmup: int,
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
-    with PeakRSS() as rss:
+    with PeakRSS(base=base_rss) as rss:
         start = time.perf_counter()
         for i in range(iters):
             fn(warmup + i)
@@ -129,10 +147,15 @@ def run_benchmark(cfg: Config,
 
     Returns:
         dict: ``settings`` and, per mode, ``sec_per_iter``,
-        ``frames_per_sec`` and ``peak_mem_mib``.
+        ``frames_per_sec`` and ``peak_mem_mib`` (CUDA: allocator peak during
+        the timed iterations; CPU: peak resident memory above the process's
+        size before the model was built, so it includes weights, optimizer
+        state and activations). Streaming runs before training so that its
+        CPU figure does not include the training step's memory.
     """
     import mmvidseg  # noqa: F401
     init_default_scope(cfg.get('default_scope', 'mmseg'))
+    base_rss = PeakRSS()._rss()  # before the model exists
     dev = torch.device(device)
     model = MODELS.build(cfg.model).to(dev)
     if checkpoint:
@@ -149,23 +172,10 @@ def run_benchmark(cfg: Config,
         settings=dict(
             model=type(model).__name__, device=str(dev),
             device_name=(torch.cuda.get_device_name(dev)
-                         if dev.type == 'cuda' else platform.processor()
-                         or platform.machine()),
+                         if dev.type == 'cuda' else _cpu_name()),
             torch=torch.__version__, threads=torch.get_num_threads(),
             shape=list(shape), batch_size=batch_size, clip_len=clip_len,
             stream_ref_frames=num_ref, iters=iters, warmup=warmup))
-    if mode in ('train', 'both'):
-        model.train()
-        optim = build_optim_wrapper(model, cfg.optim_wrapper)
-        batch = _fake_batch(batch_size, clip_len, shape, num_classes)
-
-        def step(_):
-            model.train_step(batch, optim)
-
-        sec, peak = _timed(step, iters, warmup, dev)
-        report['train'] = dict(
-            sec_per_iter=sec, frames_per_sec=batch_size * clip_len / sec,
-            key_frames_per_sec=batch_size / sec, peak_mem_mib=peak)
     if mode in ('stream', 'both'):
         if not stream_cfg:
             raise ValueError('the model has no stream_cfg; streaming '
@@ -178,8 +188,20 @@ def run_benchmark(cfg: Config,
             model.test_step(_fake_batch(1, 1, shape, num_classes,
                                         frame_id=i))
 
-        sec, peak = _timed(frame, iters, warmup, dev)
+        sec, peak = _timed(frame, iters, warmup, dev, base_rss)
         report['stream'] = dict(
             sec_per_iter=sec, frames_per_sec=1.0 / sec, peak_mem_mib=peak)
         model.reset_state()
+    if mode in ('train', 'both'):
+        model.train()
+        optim = build_optim_wrapper(model, cfg.optim_wrapper)
+        batch = _fake_batch(batch_size, clip_len, shape, num_classes)
+
+        def step(_):
+            model.train_step(batch, optim)
+
+        sec, peak = _timed(step, iters, warmup, dev, base_rss)
+        report['train'] = dict(
+            sec_per_iter=sec, frames_per_sec=batch_size * clip_len / sec,
+            key_frames_per_sec=batch_size / sec, peak_mem_mib=peak)
     return report

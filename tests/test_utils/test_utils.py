@@ -61,3 +61,10 @@ def test_atomic_writes(tmp_path):
     with pytest.raises(ValueError, match='cannot encode'):
         atomic_imwrite(str(tmp_path / 'x.png'), np.zeros((2, 2, 7)))
     assert os.listdir(tmp_path) == ['a']  # no temporary file left behind
+
+
+def test_version_check_warns_outside_matrix(monkeypatch):
+    from mmvidseg.utils import set_env
+    monkeypatch.setitem(set_env.TESTED_MATRIX, 'torch', ('0.1', '0.2'))
+    with pytest.warns(UserWarning, match='0.1 <= torch < 0.2'):
+        set_env.check_versions()
