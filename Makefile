@@ -24,3 +24,7 @@ test: env
 
 clean-demo:
 	rm -rf $(DEMO_DIR)
+
+lint: env
+	$(PY) -m flake8 mmvidseg tools tests configs
+	$(PY) -m isort --check-only --diff mmvidseg tools tests

@@ -3,9 +3,9 @@
 ``import mmvidseg`` registers every module into mmseg's registries, so a
 config only needs ``custom_imports=dict(imports=['mmvidseg'])``.
 """
-from .version import __version__
 from .utils.checkpoint_compat import allow_mmengine_checkpoints
 from .utils.set_env import check_versions
+from .version import __version__
 
 check_versions()
 allow_mmengine_checkpoints()

@@ -83,8 +83,10 @@ def make_procedural_run_cfg(work_dir, cache_dir, model=None, max_iters=4,
     from mmengine.config import Config
     data = dict(type='ProceduralVideoDataset', num_frames=num_frames,
                 num_classes=3, img_size=(32, 32), cache_dir=cache_dir)
-    geometric = [dict(type='ClipTransformBroadcaster', share_random_params=True,
-                      transforms=[dict(type='RandomFlip', prob=0.5)])]
+    geometric = [
+        dict(type='ClipTransformBroadcaster', share_random_params=True,
+             transforms=[dict(type='RandomFlip', prob=0.5)])
+    ]
     train_pipeline = [
         dict(type='SampleClip', policy=dict(type='FixedOffsetClipPolicy',
                                             offsets=(-2, -1))),

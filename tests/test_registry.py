@@ -2,7 +2,6 @@
 import importlib
 import os
 import os.path as osp
-import pkgutil
 
 import mmdet.registry
 import mmengine.registry

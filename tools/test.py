@@ -1,12 +1,12 @@
 """Test a video segmentation model: ``python tools/test.py CONFIG CKPT``."""
 import argparse
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmvidseg  # noqa: F401 (registers the modules)
 from mmvidseg.apis.runner_helpers import (add_prediction_writer,
-                                          enable_show_dir, load_run_config,
+                                          add_runner_args, enable_show_dir,
+                                          load_run_config,
                                           setup_cpu_distributed,
                                           teardown_distributed)
 
@@ -23,17 +23,7 @@ def parse_args():
         '--show-dir', help='save prediction overlays into this directory')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='interval of --show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser)
     return parser.parse_args()
 
 

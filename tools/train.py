@@ -1,11 +1,11 @@
 """Train a video segmentation model: ``python tools/train.py CONFIG``."""
 import argparse
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import mmvidseg  # noqa: F401 (registers the modules)
-from mmvidseg.apis.runner_helpers import (enable_amp, load_run_config,
+from mmvidseg.apis.runner_helpers import (add_runner_args, enable_amp,
+                                          load_run_config,
                                           setup_cpu_distributed,
                                           teardown_distributed)
 
@@ -20,17 +20,7 @@ def parse_args():
         help='resume from the latest checkpoint in the work_dir')
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic mixed precision')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_iters=100')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_runner_args(parser)
     return parser.parse_args()
 
 

@@ -7,6 +7,21 @@ from mmengine.config import Config, DictAction  # noqa: F401 (re-export)
 from mmvidseg.utils.config_check import check_config_keys
 
 
+def add_runner_args(parser) -> None:
+    """``--cfg-options``, ``--launcher`` and ``--local-rank`` for the tools."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_iters=100')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
 def load_run_config(config: str,
                     work_dir: Optional[str] = None,
                     cfg_options: Optional[dict] = None,

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from mmvidseg.registry import MODELS
 from mmvidseg.utils.io import atomic_imwrite
+
 from .frame_sources import FrameSource, Source
 from .overlay_writer import OverlayWriter, as_palette, blend
 

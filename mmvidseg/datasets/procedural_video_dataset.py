@@ -10,6 +10,7 @@ from typing import List, Optional, Tuple
 import cv2
 
 from mmvidseg.registry import DATASETS
+
 from .base_video_dataset import BaseVideoDataset
 from .procedural_video import class_names, class_palette, render_video
 

@@ -3,6 +3,7 @@ import os.path as osp
 from typing import List, Optional, Sequence
 
 from mmvidseg.registry import DATASETS
+
 from .base_video_dataset import IMG_EXTENSIONS, BaseVideoDataset
 
 

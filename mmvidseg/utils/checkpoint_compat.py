@@ -1,4 +1,6 @@
-"""Let ``torch.load(weights_only=True)`` (torch >= 2.6) read mmengine checkpoints.
+"""Let ``torch.load(weights_only=True)`` read mmengine checkpoints.
+
+Applies to torch >= 2.6, where ``weights_only=True`` is the default.
 
 mmengine 0.10.x saves checkpoints that hold a few non-tensor objects (the
 message hub's ``HistoryBuffer``s with numpy arrays, numpy scalars, config
@@ -7,11 +9,12 @@ with ``weights_only=True``. Resuming then fails with "Weights only load
 failed". Instead of turning safety off, :func:`allow_mmengine_checkpoints`
 adds exactly these classes to torch's allow-list of safe globals.
 
-One more entry is needed: a ``HistoryBuffer`` pickles its statistics methods
-as ``getattr(HistoryBuffer, 'mean')``. Allowing the builtin ``getattr`` would let a
-checkpoint reach any attribute, so the name ``builtins.getattr`` is mapped to
-:func:`history_buffer_getattr`, which only resolves the statistics methods of
-a ``HistoryBuffer`` and refuses everything else.
+One more entry is needed: a ``HistoryBuffer`` pickles its statistics
+methods as ``getattr(HistoryBuffer, 'mean')``. Allowing the builtin
+``getattr`` would let a checkpoint reach any attribute, so the name
+``builtins.getattr`` is mapped to :func:`history_buffer_getattr`, which only
+resolves the statistics methods of a ``HistoryBuffer`` and refuses everything
+else.
 """
 from typing import Any, List
 

@@ -8,8 +8,8 @@ from mmengine.utils.dl_utils import collect_env as collect_base_env
 def mmcv_ops_available() -> bool:
     """Whether mmcv's compiled ops (``mmcv._ext``) load."""
     try:
-        from mmcv.ops import ModulatedDeformConv2d  # noqa: F401
         import mmcv._ext  # noqa: F401
+        from mmcv.ops import ModulatedDeformConv2d  # noqa: F401
     except Exception:  # ImportError, or a broken build (OSError)
         return False
     return True

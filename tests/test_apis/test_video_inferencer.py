@@ -1,5 +1,4 @@
 import os
-import os.path as osp
 
 import cv2
 import numpy as np
@@ -11,6 +10,7 @@ from PIL import Image
 from mmvidseg.apis import VideoInferencer
 from mmvidseg.apis.overlay_writer import OverlayWriter
 from mmvidseg.datasets.procedural_video import render_video
+
 from ..conftest import make_tiny_model_cfg
 
 

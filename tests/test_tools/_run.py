@@ -11,9 +11,10 @@ def run(args, cwd=ROOT, env=None, check=True, timeout=600, add_root=True):
     """Run ``python args...``; return the CompletedProcess."""
     env = dict(env or {})
     full_env = dict(os.environ)
+    extra = [env.pop('PYTHONPATH')] if 'PYTHONPATH' in env else []
     full_env['PYTHONPATH'] = os.pathsep.join(
-        ([ROOT] if add_root else []) + ([env.pop('PYTHONPATH')] if env and 'PYTHONPATH' in env
-                  else []) + [full_env.get('PYTHONPATH', '')])
+        ([ROOT] if add_root else []) + extra +
+        [full_env.get('PYTHONPATH', '')])
     full_env.setdefault('OMP_NUM_THREADS', '1')
     full_env.update(env or {})
     proc = subprocess.run([sys.executable] + list(args), cwd=cwd,

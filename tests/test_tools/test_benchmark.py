@@ -19,7 +19,7 @@ def test_benchmark_demo_model_cpu(tmp_path, repo_root):
     assert 'settings:' in text and 'device=cpu' in text
     assert 'shape=[96, 96]' in text and 'clip_len=3' in text
     for mode in ('train', 'stream'):
-        line = [l for l in text.splitlines() if l.startswith(mode + ':')][0]
+        line = [x for x in text.splitlines() if x.startswith(mode + ':')][0]
         assert 'frames/s' in line and 'peak memory' in line
     report = json.loads(out.read_text())
     assert report['train']['frames_per_sec'] > 0

@@ -2,6 +2,7 @@
 from typing import List, Optional, Sequence, Tuple
 
 from mmvidseg.registry import TASK_UTILS
+
 from .base_clip_policy import BaseClipPolicy
 
 

@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmvidseg.registry import TASK_UTILS
+
 from .base_clip_policy import BaseClipPolicy
 
 

@@ -130,5 +130,3 @@ class LoadVideoFrames(BaseTransform):
         return (f'{type(self).__name__}(with_label={self.with_label}, '
                 f'color_type={self.color_type!r}, '
                 f'imdecode_backend={self.imdecode_backend!r})')
-
-

@@ -4,6 +4,7 @@ from typing import Union
 from mmcv.transforms import BaseTransform
 
 from mmvidseg.registry import TASK_UTILS, TRANSFORMS
+
 from ..clip_policies import BaseClipPolicy
 
 

@@ -1,5 +1,5 @@
-from .streaming import (batch_video_id, evaluate_all_ranks, run_streaming,
-                        reset_model_state, unwrap)
+from .streaming import (batch_video_id, evaluate_all_ranks, reset_model_state,
+                        run_streaming, unwrap)
 from .video_test_loop import VideoTestLoop
 from .video_val_loop import VideoValLoop
 

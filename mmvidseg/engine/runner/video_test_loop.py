@@ -2,6 +2,7 @@
 from mmengine.runner import TestLoop
 
 from mmvidseg.registry import LOOPS
+
 from .streaming import run_streaming
 
 

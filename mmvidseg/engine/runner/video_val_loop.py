@@ -2,6 +2,7 @@
 from mmengine.runner import ValLoop
 
 from mmvidseg.registry import LOOPS
+
 from .streaming import run_streaming
 
 

@@ -75,7 +75,9 @@ class VideoSegDataPreProcessor(BaseDataPreprocessor):
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         data = self.cast_data(data)
-        clips: List[torch.Tensor] = [self._normalise(c) for c in data['inputs']]
+        clips: List[torch.Tensor] = [
+            self._normalise(c) for c in data['inputs']
+        ]
         samples = data.get('data_samples')
         t, c = clips[0].shape[:2]
         if any(x.shape[:2] != (t, c) for x in clips):

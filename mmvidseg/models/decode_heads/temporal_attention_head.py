@@ -2,12 +2,12 @@
 from typing import List
 
 import torch
-import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
 from mmvidseg.registry import MODELS
+
 from ..utils import memory_read
 
 

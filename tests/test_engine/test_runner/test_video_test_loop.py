@@ -4,6 +4,7 @@ from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
 
 from mmvidseg.engine.runner import evaluate_all_ranks
+
 from ...conftest import make_procedural_run_cfg
 
 
