@@ -37,7 +37,9 @@ def main():
     if args.out:
         add_prediction_writer(cfg, args.out)
     setup_cpu_distributed(cfg)
-    Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+    del runner
     teardown_distributed()
 
 

@@ -32,7 +32,9 @@ def main():
         enable_amp(cfg)
     cfg.resume = args.resume or cfg.get('resume', False)
     setup_cpu_distributed(cfg)
-    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    del runner
     teardown_distributed()
 
 

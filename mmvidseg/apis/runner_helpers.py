@@ -111,13 +111,18 @@ def setup_cpu_distributed(cfg: Config) -> None:
 
 
 def teardown_distributed() -> None:
-    """Destroy the process group before exit.
+    """Free the model and destroy the process group before exit.
 
-    Left alive, gloo's worker threads are torn down during interpreter
-    shutdown, which intermittently aborts a finished run ("terminate called
-    without an active exception", exit code -6) after its outputs are saved.
+    Left alive until interpreter shutdown, gloo's worker threads can run a
+    Python callback while Python finalises, which intermittently aborts a
+    finished run ("terminate called without an active exception", exit code
+    -6) after its outputs are saved. Call it after dropping the last
+    reference to the runner (the DDP-wrapped model holds the group).
     """
+    import gc
+
     import torch.distributed as dist
+    gc.collect()
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
