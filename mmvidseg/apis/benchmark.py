@@ -101,6 +101,62 @@ def _timed(fn: Callable[[int], None], iters: int, warmup: int,
     return elapsed / max(iters, 1), peak
 
 
+def benchmark_memory_read(hw: Tuple[int, int],
+                          num_memory: int,
+                          key_channels: int,
+                          value_channels: int,
+                          device: str = 'cpu',
+                          batch_size: int = 1,
+                          iters: int = 10,
+                          warmup: int = 3,
+                          scale: float = 1.0) -> Dict[str, dict]:
+    """Time the memory read alone: SDPA against matmul-softmax-matmul.
+
+    Args:
+        hw (tuple[int, int]): Feature size (h, w) of every frame.
+        num_memory (int): Memory frames T (keys: T*h*w tokens).
+        key_channels (int): Key channels.
+        value_channels (int): Value channels.
+        scale (float): Affinity scale (TMANet: 1.0, no 1/sqrt(Ck)).
+
+    Returns:
+        dict: ``settings``, ``sdpa`` and ``plain`` with ``sec_per_iter`` and
+        ``peak_mem_mib`` (forward only, no autograd).
+    """
+    dev = torch.device(device)
+    n_q = hw[0] * hw[1]
+    g = torch.Generator(device=dev).manual_seed(0)
+    q = torch.randn(batch_size, n_q, key_channels, device=dev, generator=g)
+    k = torch.randn(batch_size, num_memory * n_q, key_channels, device=dev,
+                    generator=g)
+    v = torch.randn(batch_size, num_memory * n_q, value_channels,
+                    device=dev, generator=g)
+    base_rss = PeakRSS()._rss()
+
+    from mmvidseg.models.utils import sdpa as sdpa_read
+
+    @torch.no_grad()
+    def sdpa(_):
+        sdpa_read(q, k, v, scale)
+
+    @torch.no_grad()
+    def plain(_):
+        attn = torch.softmax(scale * torch.bmm(q, k.transpose(1, 2)), -1)
+        torch.bmm(attn, v)
+
+    report: Dict[str, dict] = dict(settings=dict(
+        device=str(dev),
+        device_name=(torch.cuda.get_device_name(dev)
+                     if dev.type == 'cuda' else _cpu_name()),
+        torch=torch.__version__, feature_hw=list(hw), memory_frames=num_memory,
+        key_channels=key_channels, value_channels=value_channels,
+        batch_size=batch_size, iters=iters, warmup=warmup))
+    for name, fn in (('sdpa', sdpa), ('plain', plain)):
+        sec, peak = _timed(fn, iters, warmup, dev, base_rss)
+        report[name] = dict(sec_per_iter=sec, peak_mem_mib=peak)
+    return report
+
+
 def _fake_batch(batch: int, clip: int, hw: Tuple[int, int], num_classes: int,
                 video_id: str = 'bench', frame_id: int = 0) -> dict:
     g = torch.Generator().manual_seed(frame_id)

@@ -1,9 +1,10 @@
 from .data_preprocessors import VideoSegDataPreProcessor
-from .decode_heads import TemporalAttentionHead
+from .decode_heads import TemporalAttentionHead, TMAHead
 from .segmentors import VideoEncoderDecoder
 from .utils import AFFINITIES, affinity_logits, memory_read
 
 __all__ = [
-    'VideoSegDataPreProcessor', 'TemporalAttentionHead', 'VideoEncoderDecoder',
+    'VideoSegDataPreProcessor', 'TemporalAttentionHead', 'TMAHead',
+    'VideoEncoderDecoder',
     'AFFINITIES', 'affinity_logits', 'memory_read'
 ]

@@ -11,15 +11,18 @@ import json
 
 from mmengine.config import Config, DictAction
 
-from mmvidseg.apis.benchmark import run_benchmark
+from mmvidseg.apis.benchmark import benchmark_memory_read, run_benchmark
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='config file')
     parser.add_argument('--checkpoint', help='optional weights')
-    parser.add_argument('--mode', choices=['train', 'stream', 'both'],
-                        default='both')
+    parser.add_argument(
+        '--mode', choices=['train', 'stream', 'both', 'memory-read'],
+        default='both',
+        help='memory-read: the decode head\'s memory read alone, SDPA vs '
+        'plain matmul-softmax-matmul, at --shape / 8 feature size')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--batch-size', type=int, default=1)
@@ -36,6 +39,8 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.mode == 'memory-read':
+        return memory_read_report(cfg, args)
     report = run_benchmark(cfg, args.mode, args.device, args.shape,
                            args.batch_size, args.clip_len, args.iters,
                            args.warmup, args.checkpoint)
@@ -48,6 +53,31 @@ def main():
                     f"{r['peak_mem_mib']:.1f} MiB")
             print(f"{mode}: {r['sec_per_iter'] * 1000:.1f} ms/iter, "
                   f"{r['frames_per_sec']:.2f} frames/s, peak memory {peak}")
+    if args.json:
+        from mmvidseg.utils.io import atomic_write_bytes
+        atomic_write_bytes(args.json, json.dumps(report, indent=2).encode())
+
+
+def memory_read_report(cfg, args):
+    head = cfg.model.decode_head
+    if 'key_channels' not in head:
+        raise KeyError(f"decode_head {head['type']} has no key_channels: "
+                       'no memory read to benchmark')
+    h, w = args.shape or cfg.get('crop_size', (512, 512))
+    hw = (-(-h // 8), -(-w // 8))
+    report = benchmark_memory_read(
+        hw, head.get('num_memory_frames', 1), head['key_channels'],
+        head['value_channels'], args.device, args.batch_size, args.iters,
+        args.warmup, scale=head['key_channels']**-0.5 if head.get(
+            'matmul_norm', False) else 1.0)
+    print('settings: ' + ', '.join(f'{k}={v}'
+                                   for k, v in report['settings'].items()))
+    for name in ('sdpa', 'plain'):
+        r = report[name]
+        peak = ('n/a' if r['peak_mem_mib'] is None else
+                f"{r['peak_mem_mib']:.1f} MiB")
+        print(f"{name} read: {r['sec_per_iter'] * 1000:.2f} ms/iter, "
+              f'peak memory {peak}')
     if args.json:
         from mmvidseg.utils.io import atomic_write_bytes
         atomic_write_bytes(args.json, json.dumps(report, indent=2).encode())

@@ -1,3 +1,4 @@
 from .temporal_attention_head import TemporalAttentionHead
+from .tma_head import TMAHead
 
-__all__ = ['TemporalAttentionHead']
+__all__ = ['TemporalAttentionHead', 'TMAHead']

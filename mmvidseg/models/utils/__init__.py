@@ -1,3 +1,3 @@
-from .memory_read import AFFINITIES, affinity_logits, memory_read
+from .memory_read import AFFINITIES, affinity_logits, memory_read, sdpa
 
-__all__ = ['AFFINITIES', 'affinity_logits', 'memory_read']
+__all__ = ['AFFINITIES', 'affinity_logits', 'memory_read', 'sdpa']

@@ -46,6 +46,37 @@ def _prepare(query: torch.Tensor, key: torch.Tensor, affinity: str,
             1.0 / math.sqrt(c))
 
 
+def sdpa(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+         scale: float) -> torch.Tensor:
+    """``softmax(scale * q k^T) v`` with ``scaled_dot_product_attention``.
+
+    PyTorch's fused CPU kernel (flash attention) needs equal query/key and
+    value widths; on CPU the narrower side is zero-padded (zeros add nothing
+    to the dot products, padded value channels are sliced off), so the fused
+    kernel runs and no (Nq x Nk) matrix is stored. On CUDA the memory-efficient
+    kernel takes different widths as they are.
+
+    Args:
+        query (Tensor): (B, Nq, C).
+        key (Tensor): (B, Nk, C).
+        value (Tensor): (B, Nk, Cv).
+        scale (float): Affinity scale.
+
+    Returns:
+        Tensor: (B, Nq, Cv).
+    """
+    c, cv = query.size(-1), value.size(-1)
+    if query.device.type == 'cpu' and c != cv:
+        if c < cv:
+            query = F.pad(query, (0, cv - c))
+            key = F.pad(key, (0, cv - c))
+        else:
+            value = F.pad(value, (0, c - cv))
+    out = F.scaled_dot_product_attention(
+        query[:, None], key[:, None], value[:, None], scale=scale)[:, 0]
+    return out[..., :cv]
+
+
 def affinity_logits(query: torch.Tensor,
                     key: torch.Tensor,
                     affinity: str = 'dot',
@@ -92,7 +123,7 @@ def memory_read(query: torch.Tensor,
                          f'{tuple(value.shape)} disagree')
     q, k, scale = _prepare(query, key, affinity, temperature)
     if topk is None or topk >= k.size(1):
-        return F.scaled_dot_product_attention(q, k, value, scale=scale)
+        return sdpa(q, k, value, scale)
     outs = []
     for start in range(0, q.size(1), chunk_size):
         logits = torch.bmm(q[:, start:start + chunk_size],

@@ -1,0 +1,6 @@
+from .tmanet import (convert_tmanet_checkpoint, mmvidseg_to_tmanet,
+                     tmanet_to_mmvidseg)
+
+__all__ = [
+    'convert_tmanet_checkpoint', 'mmvidseg_to_tmanet', 'tmanet_to_mmvidseg'
+]

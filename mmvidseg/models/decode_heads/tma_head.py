@@ -1,0 +1,147 @@
+"""TMANet's temporal memory attention head (Wang et al., ICIP 2021)."""
+from typing import List
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from torch import Tensor
+
+from mmvidseg.registry import MODELS
+from ..utils import memory_read
+
+
+@MODELS.register_module()
+class TMAHead(BaseDecodeHead):
+    """Temporal Memory Attention head.
+
+    Faithful to the original TMANet head:
+
+    * every memory slot (temporal position ``i`` of the ``T`` memory frames,
+      oldest first) has its own key and value embedding, each a 1x1 conv
+      (in -> C) followed by a 3x3 conv (C -> C), both with norm and
+      activation; the key frame (query) has one such stack for keys and one
+      for values;
+    * memory read ``R = softmax(Q K_m) V_m`` over all positions of all memory
+      frames, **without** the 1/sqrt(Ck) scaling of the original
+      (``matmul_norm=False``, the default; ``True`` scales it), computed with
+      ``scaled_dot_product_attention`` (no (hw x T hw) matrix in Python);
+    * output ``[V_q; R]`` (2 Cv channels), a 3x3 bottleneck to ``channels``,
+      dropout and the classifier.
+
+    Inputs follow the :class:`VideoEncoderDecoder` contract: clip features
+    (N, T + 1, C, h, w), memory frames oldest first, key frame last.
+
+    Args:
+        num_memory_frames (int): Number of memory frames ``T`` (TMANet:
+            2 on Cityscapes, 4 on CamVid).
+        key_channels (int): Key channels ``Ck`` (TMANet configs: 64).
+        value_channels (int): Value channels ``Cv`` (TMANet configs: 256).
+        matmul_norm (bool): Scale the affinity by 1/sqrt(Ck).
+        **kwargs: See :class:`mmseg.models.decode_heads.BaseDecodeHead`
+            (``channels=512``, ``dropout_ratio=0.1`` in TMANet).
+    """
+    is_temporal = True
+
+    def __init__(self,
+                 num_memory_frames: int,
+                 key_channels: int = 64,
+                 value_channels: int = 256,
+                 matmul_norm: bool = False,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if num_memory_frames < 1:
+            raise ValueError('num_memory_frames must be >= 1')
+        self.num_memory_frames = num_memory_frames
+        self.key_channels = key_channels
+        self.value_channels = value_channels
+        self.matmul_norm = matmul_norm
+        self.memory_key_convs = nn.ModuleList([
+            self._embedding(key_channels) for _ in range(num_memory_frames)
+        ])
+        self.memory_value_convs = nn.ModuleList([
+            self._embedding(value_channels)
+            for _ in range(num_memory_frames)
+        ])
+        self.query_key_conv = self._embedding(key_channels)
+        self.query_value_conv = self._embedding(value_channels)
+        self.bottleneck = ConvModule(
+            2 * value_channels,
+            self.channels,
+            3,
+            padding=1,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+
+    def _embedding(self, channels: int) -> nn.Sequential:
+        cfg = dict(
+            conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg)
+        return nn.Sequential(
+            ConvModule(self.in_channels, channels, 1, **cfg),
+            ConvModule(channels, channels, 3, padding=1, **cfg))
+
+    def embed(self, x: Tensor) -> tuple:
+        """Keys and values of a clip.
+
+        Args:
+            x (Tensor): (N, T + 1, C, h, w), key frame last.
+
+        Returns:
+            tuple[Tensor]: memory keys (N, T, Ck, h, w), memory values
+            (N, T, Cv, h, w), query key (N, Ck, h, w), query value
+            (N, Cv, h, w).
+        """
+        if x.dim() != 5 or x.size(1) != self.num_memory_frames + 1:
+            raise ValueError(
+                f'TMAHead with {self.num_memory_frames} memory frames '
+                f'expects (N, {self.num_memory_frames + 1}, C, h, w) '
+                f'features, got {tuple(x.shape)}')
+        m_keys = torch.stack(
+            [conv(x[:, i]) for i, conv in enumerate(self.memory_key_convs)],
+            1)
+        m_values = torch.stack(
+            [conv(x[:, i])
+             for i, conv in enumerate(self.memory_value_convs)], 1)
+        query = x[:, -1]
+        return (m_keys, m_values, self.query_key_conv(query),
+                self.query_value_conv(query))
+
+    def read(self, m_keys: Tensor, m_values: Tensor, q_key: Tensor) -> Tensor:
+        """``softmax(Q K_m) V_m``.
+
+        Args:
+            m_keys (Tensor): (N, T, Ck, h, w).
+            m_values (Tensor): (N, T, Cv, h, w).
+            q_key (Tensor): (N, Ck, h, w).
+
+        Returns:
+            Tensor: Readout (N, Cv, h, w).
+        """
+        n, _, _, h, w = m_keys.shape
+
+        def tokens(z: Tensor) -> Tensor:  # (N, T, C, h, w) -> (N, Thw, C)
+            return z.permute(0, 1, 3, 4, 2).reshape(n, -1, z.size(2))
+
+        out = memory_read(
+            q_key.flatten(2).transpose(1, 2), tokens(m_keys),
+            tokens(m_values),
+            affinity='scaled_dot' if self.matmul_norm else 'dot')
+        return out.transpose(1, 2).reshape(n, -1, h, w)
+
+    def forward(self, inputs: List[Tensor]) -> Tensor:
+        """Forward.
+
+        Args:
+            inputs (list[Tensor]): Clip features per level, each
+                (N, T + 1, C, h, w).
+
+        Returns:
+            Tensor: Key-frame logits (N, num_classes, h, w).
+        """
+        m_keys, m_values, q_key, q_value = self.embed(
+            self._transform_inputs(inputs))
+        readout = self.read(m_keys, m_values, q_key)
+        return self.cls_seg(self.bottleneck(torch.cat([q_value, readout],
+                                                      1)))
