@@ -12,10 +12,11 @@ import mmvidseg
 
 OURS = {
     'MODELS': ['VideoEncoderDecoder', 'VideoSegDataPreProcessor',
-               'TemporalAttentionHead'],
-    'DATASETS': ['ProceduralVideoDataset', 'VideoFolderDataset'],
+               'TemporalAttentionHead', 'TMAHead'],
+    'DATASETS': ['ProceduralVideoDataset', 'VideoFolderDataset',
+                 'CityscapesSeqDataset', 'CamVidVideoDataset'],
     'TRANSFORMS': ['SampleClip', 'LoadVideoFrames', 'ClipTransformBroadcaster',
-                   'PackVideoSegInputs'],
+                   'PackVideoSegInputs', 'LoadVideoAnnotations'],
     'TASK_UTILS': ['FixedOffsetClipPolicy', 'RandomSkipClipPolicy',
                    'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy'],
     'DATA_SAMPLERS': ['VideoSequentialSampler'],

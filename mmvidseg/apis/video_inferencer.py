@@ -63,12 +63,7 @@ class VideoInferencer:
         if model.stream_cfg is None:
             # clip-mode configs (e.g. TMANet) stream with as many cached
             # frames as the head has memory frames
-            num = getattr(model.decode_head, 'num_memory_frames', None)
-            if num is None and getattr(model, 'head_is_temporal', False):
-                raise ValueError(
-                    'the model has a temporal head but no stream_cfg; set '
-                    'model.stream_cfg=dict(num_ref_frames=T) in the config')
-            model.stream_cfg = dict(num_ref_frames=num or 0)
+            model.enable_streaming()
         self.model = model.to(device).eval()
         self.device = device
         dataset_cfg = cfg.get('test_dataloader', {}).get('dataset', {})

@@ -1,17 +1,20 @@
 from .base_video_dataset import BaseVideoDataset
+from .camvid_video_dataset import CamVidVideoDataset
+from .cityscapes_seq_dataset import CityscapesSeqDataset
 from .clip_policies import (BaseClipPolicy, FirstFrameQueueClipPolicy,
                             FixedOffsetClipPolicy, RandomSkipClipPolicy,
                             ShiftedClipPolicy)
 from .procedural_video_dataset import ProceduralVideoDataset
 from .samplers import VideoSequentialSampler
-from .transforms import (ClipTransformBroadcaster, LoadVideoFrames,
-                         PackVideoSegInputs, SampleClip)
+from .transforms import (ClipTransformBroadcaster, LoadVideoAnnotations,
+                         LoadVideoFrames, PackVideoSegInputs, SampleClip)
 from .video_folder_dataset import VideoFolderDataset
 
 __all__ = [
     'BaseVideoDataset', 'VideoFolderDataset', 'ProceduralVideoDataset',
     'BaseClipPolicy', 'FixedOffsetClipPolicy', 'RandomSkipClipPolicy',
     'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy', 'VideoSequentialSampler',
-    'ClipTransformBroadcaster', 'LoadVideoFrames', 'PackVideoSegInputs',
-    'SampleClip'
+    'ClipTransformBroadcaster', 'LoadVideoAnnotations', 'LoadVideoFrames',
+    'PackVideoSegInputs',
+    'SampleClip', 'CityscapesSeqDataset', 'CamVidVideoDataset'
 ]

@@ -32,11 +32,15 @@ def tool(name):
 
 
 def last_metrics(work_dir):
-    """The last metrics record of a run's ``<timestamp>/<timestamp>.json``
-    (JSON lines)."""
+    """The last record with ``mIoU`` in a run's JSON-lines logs
+    (``<timestamp>/<timestamp>.json`` for tests, ``vis_data/`` in training).
+    """
     import glob
     import json
-    files = sorted(glob.glob(osp.join(str(work_dir), '*', '*.json')))
-    assert files, f'no metrics json under {work_dir}'
-    records = [json.loads(line) for line in open(files[-1]) if line.strip()]
-    return [r for r in records if 'mIoU' in r][-1]
+    files = sorted(glob.glob(osp.join(str(work_dir), '**', '*.json'),
+                             recursive=True), key=osp.getmtime)
+    records = [json.loads(line) for f in files for line in open(f)
+               if line.strip()]
+    records = [r for r in records if isinstance(r, dict) and 'mIoU' in r]
+    assert records, f'no metrics with mIoU under {work_dir}'
+    return records[-1]

@@ -46,7 +46,7 @@ def main():
                            args.warmup, args.checkpoint)
     print('settings: ' + ', '.join(f'{k}={v}'
                                    for k, v in report['settings'].items()))
-    for mode in ('train', 'stream'):
+    for mode in ('train', 'stream', 'clip_infer'):
         if mode in report:
             r = report[mode]
             peak = ('n/a' if r['peak_mem_mib'] is None else

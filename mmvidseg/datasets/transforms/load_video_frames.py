@@ -16,6 +16,39 @@ def _read_bytes(path: str, backend_args: Optional[dict], what: str) -> bytes:
         raise FileNotFoundError(f'{what} {path!r} does not exist') from e
 
 
+def load_label(path: str, results: dict,
+               backend_args: Optional[dict] = None) -> np.ndarray:
+    """Read a single-channel label and apply ``label_map`` /
+    ``reduce_zero_label`` from ``results``.
+
+    Raises:
+        FileNotFoundError: The file is missing.
+        OSError: It cannot be decoded.
+        ValueError: It has several channels.
+    """
+    seg = mmcv.imfrombytes(
+        _read_bytes(path, backend_args, 'label'),
+        flag='unchanged',
+        backend='pillow')
+    if seg is None:
+        raise OSError(f'cannot decode label {path!r} as an image')
+    if seg.ndim == 3:
+        raise ValueError(
+            f'label {path!r} has {seg.shape[2]} channels; expected a '
+            'single-channel index image')
+    seg = seg.astype(np.uint8) if seg.dtype != np.uint8 else seg.copy()
+    label_map = results.get('label_map')
+    if label_map:
+        src = seg.copy()
+        for old, new in label_map.items():
+            seg[src == old] = new
+    if results.get('reduce_zero_label', False):
+        seg[seg == 0] = 255
+        seg = seg - 1
+        seg[seg == 254] = 255
+    return seg
+
+
 @TRANSFORMS.register_module()
 class LoadVideoFrames(BaseTransform):
     """Load every frame of a clip and, optionally, its labels.
@@ -64,27 +97,7 @@ class LoadVideoFrames(BaseTransform):
         return img
 
     def _load_seg(self, path: str, results: dict) -> np.ndarray:
-        seg = mmcv.imfrombytes(
-            _read_bytes(path, self.backend_args, 'label'),
-            flag='unchanged',
-            backend='pillow')
-        if seg is None:
-            raise OSError(f'cannot decode label {path!r} as an image')
-        if seg.ndim == 3:
-            raise ValueError(
-                f'label {path!r} has {seg.shape[2]} channels; expected a '
-                'single-channel index image')
-        seg = seg.astype(np.uint8) if seg.dtype != np.uint8 else seg.copy()
-        label_map = results.get('label_map')
-        if label_map:
-            src = seg.copy()
-            for old, new in label_map.items():
-                seg[src == old] = new
-        if results.get('reduce_zero_label', False):
-            seg[seg == 0] = 255
-            seg = seg - 1
-            seg[seg == 254] = 255
-        return seg
+        return load_label(path, results, self.backend_args)
 
     def transform(self, results: dict) -> dict:
         img_paths = results['img_path']

@@ -108,7 +108,9 @@ class VideoSegDataPreProcessor(BaseDataPreprocessor):
                 for s, info in zip(samples, padded):
                     s.set_metainfo(dict(info))
         inputs = inputs.view(inputs.size(0), t, c, *inputs.shape[-2:])
-        if samples is not None:
+        if training and samples is not None:
+            # like mmseg, labels are padded in training only (test labels
+            # keep their original size; predictions are resized to it)
             self._pad_clip_labels(samples, inputs.shape[-2:])
         return dict(inputs=inputs, data_samples=samples)
 
@@ -117,7 +119,8 @@ class VideoSegDataPreProcessor(BaseDataPreprocessor):
             if 'gt_clip_seg' not in s:
                 continue
             seg = s.gt_clip_seg.data
-            pad = (0, hw[1] - seg.shape[-1], 0, hw[0] - seg.shape[-2])
+            pad = (0, max(hw[1] - seg.shape[-1], 0), 0,
+                   max(hw[0] - seg.shape[-2], 0))
             if any(pad):
                 del s.gt_clip_seg.data
                 s.gt_clip_seg.data = F.pad(seg, pad, value=self.seg_pad_val)

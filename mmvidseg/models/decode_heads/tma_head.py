@@ -8,6 +8,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
 from mmvidseg.registry import MODELS
+
 from ..utils import memory_read
 
 

@@ -149,6 +149,36 @@ class VideoEncoderDecoder(EncoderDecoder):
         seg_logits = self.inference(inputs, metas)
         return self.postprocess_result(seg_logits, data_samples)
 
+    def enable_streaming(self, num_ref_frames: Optional[int] = None) -> None:
+        """Switch inference to streaming mode (see the class docstring).
+
+        Args:
+            num_ref_frames (int, optional): Frames to cache. Defaults to the
+                decode head's ``num_memory_frames`` (TMANet-style heads), or
+                0 for a non-temporal head.
+
+        Raises:
+            ValueError: A temporal head that does not tell how many memory
+                frames it reads, and no ``num_ref_frames`` given.
+        """
+        if num_ref_frames is None:
+            num_ref_frames = getattr(self.decode_head, 'num_memory_frames',
+                                     None)
+        if num_ref_frames is None:
+            if self.head_is_temporal:
+                raise ValueError(
+                    f'{type(self.decode_head).__name__} does not define '
+                    'num_memory_frames; set model.stream_cfg='
+                    'dict(num_ref_frames=T) in the config')
+            num_ref_frames = 0
+        self.stream_cfg = dict(num_ref_frames=int(num_ref_frames))
+        self.reset_state()
+
+    def disable_streaming(self) -> None:
+        """Back to clip-mode inference."""
+        self.stream_cfg = None
+        self.reset_state()
+
     def reset_state(self) -> None:
         """Forget the streaming feature cache (call between videos)."""
         self._stream_video = None

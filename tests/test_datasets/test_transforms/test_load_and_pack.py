@@ -97,3 +97,29 @@ def test_sample_clip_needs_video_table():
                  video_seg_map_paths=['x', None, 'z']))
     assert out['img_path'] == ['a', 'b'] and out['seg_map_path'] == ['x', None]
     assert 'video_img_paths' not in out
+
+
+def test_annotations_loaded_at_original_size_after_resize(tmp_path):
+    imgs, segs = _write(str(tmp_path))
+    segs[0] = None
+    res = _load(with_label=False)(dict(img_path=imgs, seg_map_path=segs,
+                                       key_index=2))
+    assert 'gt_seg_map' not in res
+    res = TRANSFORMS.build(dict(
+        type='ClipTransformBroadcaster',
+        transforms=[dict(type='Resize', scale=(32, 24), keep_ratio=True)]))(
+            res)
+    assert res['img'][0].shape[:2] == (24, 32)
+    res = TRANSFORMS.build(dict(type='LoadVideoAnnotations'))(res)
+    assert [s.shape for s in res['gt_seg_map']] == [(12, 16)] * 3
+    assert (res['gt_seg_map'][0] == 255).all()
+    assert (res['gt_seg_map'][2] == 2).all()
+    out = TRANSFORMS.build(dict(type='PackVideoSegInputs'))(res)
+    assert out['inputs'].shape == (3, 3, 24, 32)
+    assert out['data_samples'].gt_sem_seg.data.shape == (1, 12, 16)
+    assert out['data_samples'].ori_shape == (12, 16)
+    # a label whose size disagrees with its frame's original size is named
+    cv2.imwrite(segs[1], np.zeros((5, 5), np.uint8))
+    res['ori_shape'] = [(12, 16)] * 3
+    with pytest.raises(ValueError, match=r'label .*1_gt\.png.*frame'):
+        TRANSFORMS.build(dict(type='LoadVideoAnnotations'))(res)

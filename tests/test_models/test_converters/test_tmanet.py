@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from mmvidseg.models.converters import (convert_tmanet_checkpoint,
-                                        mmvidseg_to_tmanet,
-                                        tmanet_to_mmvidseg)
+                                        mmvidseg_to_tmanet, tmanet_to_mmvidseg)
 from mmvidseg.registry import MODELS
+
 from ...conftest import make_tiny_model_cfg
 
 

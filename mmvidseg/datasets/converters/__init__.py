@@ -1,0 +1,10 @@
+from .camvid import extract_camvid_videos, extract_video_frames, find_videos
+from .cityscapes import (LABEL_TO_TRAIN_ID, convert_cityscapes_trainids,
+                         convert_label_file, find_label_files,
+                         labelids_to_trainids, train_id_lut)
+
+__all__ = [
+    'extract_camvid_videos', 'extract_video_frames', 'find_videos',
+    'LABEL_TO_TRAIN_ID', 'convert_cityscapes_trainids', 'convert_label_file',
+    'find_label_files', 'labelids_to_trainids', 'train_id_lut'
+]
