@@ -159,3 +159,39 @@ def test_stream_cfg_checked(tiny_model_cfg):
     cfg['stream_cfg'] = dict(num_refs=2)
     with pytest.raises(KeyError, match='num_refs'):
         MODELS.build(cfg)
+
+
+def test_tmanet_streaming_equals_clip_mode(tiny_model_cfg):
+    """Per-slot memory embeddings see the same frames in both modes."""
+    cfg = tiny_model_cfg()
+    cfg['decode_head'] = dict(
+        type='TMAHead', num_memory_frames=3, key_channels=8,
+        value_channels=16, in_channels=32, in_index=1, channels=24,
+        num_classes=3, dropout_ratio=0.0, norm_cfg=dict(type='BN'),
+        loss_decode=dict(type='CrossEntropyLoss'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).eval()
+    frames = torch.randn(6, 3, 32, 32)
+    clip_out, stream_out = [], []
+    with torch.no_grad():
+        for t in range(6):
+            ids = [max(t - k, 0) for k in (3, 2, 1)] + [t]
+            clip_out.append(model.predict(
+                frames[ids][None], _samples(1, 4, (32, 32), frame=t))[0])
+        model.enable_streaming()
+        assert model.stream_cfg == dict(num_ref_frames=3)
+        for t in range(6):
+            stream_out.append(model.predict(
+                frames[t][None, None], _samples(1, 1, (32, 32), frame=t))[0])
+    for a, b in zip(clip_out, stream_out):
+        assert torch.allclose(a.seg_logits.data, b.seg_logits.data,
+                              atol=1e-4)
+    # a permuted memory changes the result (slots are position-specific)
+    with torch.no_grad():
+        model.disable_streaming()
+        swapped = model.predict(frames[[1, 0, 2, 5]][None],
+                                _samples(1, 4, (32, 32)))[0]
+        straight = model.predict(frames[[0, 1, 2, 5]][None],
+                                 _samples(1, 4, (32, 32)))[0]
+    assert not torch.allclose(swapped.seg_logits.data,
+                              straight.seg_logits.data, atol=1e-4)
