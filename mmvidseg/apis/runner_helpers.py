@@ -82,9 +82,15 @@ def enable_show_dir(cfg: Config, show_dir: str, show: bool = False,
 
 
 def add_prediction_writer(cfg: Config, out_dir: str) -> None:
-    """Save every predicted mask under ``out_dir/<video>/<frame>.png``."""
+    """Save every predicted mask under ``out_dir/<video>/<frame>.png``.
+
+    Options of the writer come from the config's ``prediction_writer``
+    (e.g. ``dict(palette='davis')``).
+    """
     hooks = list(cfg.get('custom_hooks', None) or [])
-    hooks.append(dict(type='VideoPredictionWriterHook', out_dir=out_dir))
+    options = dict(cfg.get('prediction_writer', None) or {})
+    hooks.append(
+        dict(type='VideoPredictionWriterHook', out_dir=out_dir, **options))
     cfg.custom_hooks = hooks
 
 

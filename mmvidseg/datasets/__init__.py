@@ -1,6 +1,7 @@
 from .base_video_dataset import BaseVideoDataset
 from .camvid_video_dataset import CamVidVideoDataset
 from .cityscapes_seq_dataset import CityscapesSeqDataset
+from .davis_dataset import DAVISDataset
 from .clip_policies import (BaseClipPolicy, FirstFrameQueueClipPolicy,
                             FixedOffsetClipPolicy, RandomSkipClipPolicy,
                             ShiftedClipPolicy)
@@ -16,5 +17,6 @@ __all__ = [
     'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy', 'VideoSequentialSampler',
     'ClipTransformBroadcaster', 'LoadVideoAnnotations', 'LoadVideoFrames',
     'PackVideoSegInputs',
-    'SampleClip', 'CityscapesSeqDataset', 'CamVidVideoDataset'
+    'SampleClip', 'CityscapesSeqDataset', 'CamVidVideoDataset',
+    'DAVISDataset'
 ]

@@ -18,7 +18,7 @@ COMMON_VARIABLES = (
     'train_pipeline', 'val_pipeline', 'test_pipeline', 'img_scale',
     'crop_size', 'img_size', 'data_root', 'dataset_type', 'norm_cfg',
     'num_classes', 'vis_backends', 'checkpoint', 'pretrained', 'backend_args',
-    'metainfo', 'clip_len', 'num_frames')
+    'metainfo', 'clip_len', 'num_frames', 'prediction_writer')
 
 
 def check_config_keys(cfg, known: Iterable[str] = RUNNER_KEYS) -> None:

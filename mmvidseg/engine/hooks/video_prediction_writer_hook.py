@@ -1,29 +1,44 @@
 """Write predicted masks of a test run as PNGs, one folder per video."""
+import io
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from mmengine.hooks import Hook
+from PIL import Image
 
 from mmvidseg.registry import HOOKS
-from mmvidseg.utils.io import atomic_imwrite
+from mmvidseg.utils.io import atomic_imwrite, atomic_write_bytes
 
 
 @HOOKS.register_module()
 class VideoPredictionWriterHook(Hook):
     """Save ``pred_sem_seg`` of every tested frame.
 
-    Files go to ``out_dir/<video_id>/<frame file stem>.png`` (single-channel
-    class ids), each written atomically, so an interrupted run leaves only
-    complete files. ``tools/test.py --out DIR`` adds this hook.
+    Files go to ``out_dir/<video_id>/<frame file stem>.png``, each written
+    atomically, so an interrupted run leaves only complete files: class ids
+    as a greyscale PNG, or, with a palette, an indexed (palette) PNG as the
+    DAVIS results format requires. ``tools/test.py --out DIR`` adds this
+    hook with the config's ``prediction_writer`` options.
 
     Args:
         out_dir (str): Output folder.
+        palette (str | list, optional): ``'davis'`` or a list of RGB
+            colours: write palette PNGs.
     """
     priority = 'LOW'
 
-    def __init__(self, out_dir: str) -> None:
+    def __init__(self, out_dir: str,
+                 palette: Optional[Union[str, list]] = None) -> None:
         self.out_dir = out_dir
+        if palette == 'davis':
+            from mmvidseg.datasets.davis_dataset import davis_palette
+            palette = davis_palette()
+        elif isinstance(palette, str):
+            raise ValueError(f"unknown palette {palette!r}; use 'davis' or "
+                             'a list of RGB colours')
+        self.palette = (None if palette is None else
+                        np.asarray(palette, np.uint8).reshape(-1).tolist())
 
     def after_test_iter(self,
                         runner,
@@ -38,6 +53,12 @@ class VideoPredictionWriterHook(Hook):
             if pred.max(initial=0) > 255:
                 raise ValueError('class ids above 255 cannot be saved as '
                                  'an 8-bit PNG')
-            atomic_imwrite(
-                osp.join(self.out_dir, video, f'{stem}.png'),
-                pred.astype(np.uint8))
+            path = osp.join(self.out_dir, video, f'{stem}.png')
+            if self.palette is None:
+                atomic_imwrite(path, pred.astype(np.uint8))
+                continue
+            img = Image.fromarray(pred.astype(np.uint8), mode='P')
+            img.putpalette(self.palette)
+            buf = io.BytesIO()
+            img.save(buf, format='PNG')
+            atomic_write_bytes(path, buf.getvalue())
