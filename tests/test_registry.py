@@ -12,9 +12,9 @@ import mmvidseg
 
 OURS = {
     'MODELS': ['VideoEncoderDecoder', 'VideoSegDataPreProcessor',
-               'TemporalAttentionHead', 'TMAHead'],
+               'TemporalAttentionHead', 'TMAHead', 'LabelPropagator'],
     'DATASETS': ['ProceduralVideoDataset', 'VideoFolderDataset',
-                 'CityscapesSeqDataset', 'CamVidVideoDataset'],
+                 'CityscapesSeqDataset', 'CamVidVideoDataset', 'DAVISDataset'],
     'TRANSFORMS': ['SampleClip', 'LoadVideoFrames', 'ClipTransformBroadcaster',
                    'PackVideoSegInputs', 'LoadVideoAnnotations'],
     'TASK_UTILS': ['FixedOffsetClipPolicy', 'RandomSkipClipPolicy',
@@ -22,6 +22,7 @@ OURS = {
     'DATA_SAMPLERS': ['VideoSequentialSampler'],
     'LOOPS': ['VideoValLoop', 'VideoTestLoop'],
     'HOOKS': ['VideoPredictionWriterHook'],
+    'METRICS': ['DAVISMetric'],
 }
 
 

@@ -14,7 +14,10 @@ from mmvidseg.apis.runner_helpers import (add_prediction_writer,
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a segmentor')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help="checkpoint file, or 'none' for models that load their own "
+        'weights (label propagation: model.checkpoint)')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument(
         '--out', help='save predicted masks as <out>/<video>/<frame>.png')
@@ -31,7 +34,9 @@ def main():
     args = parse_args()
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
                           args.launcher)
-    cfg.load_from = args.checkpoint
+    # 'none': models that bring their own weights (label propagation)
+    cfg.load_from = (None if args.checkpoint.lower() == 'none' else
+                     args.checkpoint)
     if args.show or args.show_dir:
         enable_show_dir(cfg, args.show_dir, args.show, args.wait_time)
     if args.out:

@@ -1,10 +1,10 @@
 from .base_video_dataset import BaseVideoDataset
 from .camvid_video_dataset import CamVidVideoDataset
 from .cityscapes_seq_dataset import CityscapesSeqDataset
-from .davis_dataset import DAVISDataset
 from .clip_policies import (BaseClipPolicy, FirstFrameQueueClipPolicy,
                             FixedOffsetClipPolicy, RandomSkipClipPolicy,
                             ShiftedClipPolicy)
+from .davis_dataset import DAVISDataset
 from .procedural_video_dataset import ProceduralVideoDataset
 from .samplers import VideoSequentialSampler
 from .transforms import (ClipTransformBroadcaster, LoadVideoAnnotations,

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import List, Optional
 
 from mmvidseg.registry import DATASETS
+
 from .base_video_dataset import BaseVideoDataset
 
 

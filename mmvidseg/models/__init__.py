@@ -1,10 +1,10 @@
 from .data_preprocessors import VideoSegDataPreProcessor
 from .decode_heads import TemporalAttentionHead, TMAHead
-from .segmentors import VideoEncoderDecoder
+from .segmentors import LabelPropagator, VideoEncoderDecoder
 from .utils import AFFINITIES, affinity_logits, memory_read
 
 __all__ = [
     'VideoSegDataPreProcessor', 'TemporalAttentionHead', 'TMAHead',
-    'VideoEncoderDecoder',
+    'VideoEncoderDecoder', 'LabelPropagator',
     'AFFINITIES', 'affinity_logits', 'memory_read'
 ]

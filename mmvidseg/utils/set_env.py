@@ -40,5 +40,6 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     import mmvidseg.datasets  # noqa: F401
     import mmvidseg.engine  # noqa: F401
+    import mmvidseg.evaluation  # noqa: F401
     import mmvidseg.models  # noqa: F401
     mmseg_register(init_default_scope=init_default_scope)

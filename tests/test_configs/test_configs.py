@@ -16,6 +16,9 @@ CONFIGS = sorted(
     if '_base_' not in p)
 NAME = re.compile(r'^[a-z0-9]+_[a-z0-9-]+_\d+xb\d+-clip\d+(-amp)?-\d+(k|it)_'
                   r'[a-z0-9-]+-\d+x\d+\.py$')
+# inference-only label propagation: {algo}_{extractor}_{T-k-R-L}_{data}
+PROP_NAME = re.compile(r'^labelprop_[a-z0-9-]+_t[0-9.]+-k\d+-r\d+-l\d+_'
+                       r'davis\d+-\d+p\.py$')
 
 
 def _cpu_norm(cfg):
@@ -43,10 +46,13 @@ def test_configs_found():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_builds(path):
-    assert NAME.match(osp.basename(path)), osp.basename(path)
+    name = osp.basename(path)
+    assert NAME.match(name) or PROP_NAME.match(name), name
     assert _depth(path) <= 3
     cfg = Config.fromfile(path)
     check_config_keys(cfg)
+    if cfg.model.type == 'LabelPropagator':
+        return _check_label_propagation(cfg)
     model_cfg = cfg.model.to_dict()
     model_cfg['pretrained'] = None
     model_cfg['backbone'].pop('init_cfg', None)
@@ -66,3 +72,15 @@ def test_config_builds(path):
     with torch.no_grad():
         out = model._forward(torch.randn(1, t, 3, 64, 64))
     assert out.shape[:2] == (1, head.num_classes)
+
+
+def _check_label_propagation(cfg):
+    from mmvidseg.registry import METRICS
+    model = MODELS.build(cfg.model).eval()
+    assert METRICS.get(cfg.test_evaluator.type) is not None
+    assert DATASETS.get(cfg.test_dataloader.dataset.type) is not None
+    with torch.no_grad():
+        feat = model(torch.randn(1, 1, 3, 64, 96), mode='tensor')
+    # stride 8 (ResNet, ViT-S/8) or 16 (ViT-S/16) features, L2-normalised
+    assert feat.shape[-2:] in ((8, 12), (4, 6))
+    assert torch.allclose(feat.norm(dim=1), torch.ones(1))

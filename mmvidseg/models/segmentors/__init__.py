@@ -1,3 +1,4 @@
+from .label_propagator import LabelPropagator
 from .video_encoder_decoder import VideoEncoderDecoder
 
-__all__ = ['VideoEncoderDecoder']
+__all__ = ['LabelPropagator', 'VideoEncoderDecoder']
