@@ -25,3 +25,21 @@ def test_benchmark_demo_model_cpu(tmp_path, repo_root):
     assert report['train']['frames_per_sec'] > 0
     assert report['stream']['frames_per_sec'] > 0
     assert report['stream']['peak_mem_mib'] is not None
+
+
+def test_benchmark_propagation_and_memory_read(repo_root):
+    prop = osp.join(repo_root, 'configs', 'label_propagation',
+                    'labelprop_crw-r18_t0.05-k10-r12-l20_davis2017-480p.py')
+    proc = run([tool('analysis_tools/benchmark.py'), prop, '--mode',
+                'propagation', '--frames', '6', '--shape', '48', '64',
+                '--channels', '16'])
+    for impl in ('streaming', 'all_frames'):
+        line = [x for x in proc.stdout.splitlines()
+                if x.startswith(impl + ':')][0]
+        assert 'frames/s' in line and 'peak memory' in line
+    tma = osp.join(repo_root, 'configs', 'tmanet',
+                   'tmanet_r18-d8_4xb2-clip3-80k_cityscapes-seq-769x769.py')
+    proc = run([tool('analysis_tools/benchmark.py'), tma, '--mode',
+                'memory-read', '--shape', '64', '64', '--iters', '2',
+                '--warmup', '1'])
+    assert 'sdpa read' in proc.stdout and 'plain read' in proc.stdout

@@ -19,10 +19,17 @@ def parse_args():
     parser.add_argument('config', help='config file')
     parser.add_argument('--checkpoint', help='optional weights')
     parser.add_argument(
-        '--mode', choices=['train', 'stream', 'both', 'memory-read'],
+        '--mode',
+        choices=['train', 'stream', 'both', 'memory-read', 'propagation'],
         default='both',
         help='memory-read: the decode head\'s memory read alone, SDPA vs '
-        'plain matmul-softmax-matmul, at --shape / 8 feature size')
+        'plain matmul-softmax-matmul, at --shape / 8 feature size; '
+        'propagation: a LabelPropagator config\'s propagation on random '
+        'features, streaming vs all frames in memory')
+    parser.add_argument('--frames', type=int, default=100,
+                        help='video length of --mode propagation')
+    parser.add_argument('--channels', type=int, default=256,
+                        help='feature channels of --mode propagation')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'))
     parser.add_argument('--batch-size', type=int, default=1)
@@ -41,6 +48,8 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     if args.mode == 'memory-read':
         return memory_read_report(cfg, args)
+    if args.mode == 'propagation':
+        return propagation_report(cfg, args)
     report = run_benchmark(cfg, args.mode, args.device, args.shape,
                            args.batch_size, args.clip_len, args.iters,
                            args.warmup, args.checkpoint)
@@ -56,6 +65,31 @@ def main():
     if args.json:
         from mmvidseg.utils.io import atomic_write_bytes
         atomic_write_bytes(args.json, json.dumps(report, indent=2).encode())
+
+
+def propagation_report(cfg, args):
+    from mmvidseg.apis.propagation_benchmark import benchmark_propagation
+    model = cfg.model
+    if model.type != 'LabelPropagator':
+        raise KeyError(f'--mode propagation needs a LabelPropagator config, '
+                       f'got {model.type}')
+    h, w = args.shape or (480, 854)
+    hw = (-(-h // 8), -(-w // 8))
+    report = {}
+    for impl in ('streaming', 'all_frames'):
+        report[impl] = benchmark_propagation(
+            args.frames, hw, args.channels, 3, model.queue_len, model.topk,
+            model.radius, args.device, impl, model.temperature)
+        r = report[impl]
+        print(f"{impl}: {args.frames} frames, features {hw}, C="
+              f"{args.channels}, L={model.queue_len}: "
+              f"{r['sec_per_frame'] * 1000:.1f} ms/frame, "
+              f"{1 / r['sec_per_frame']:.2f} frames/s, peak memory "
+              f"{r['peak_mem_mib']:.1f} MiB")
+    if args.json:
+        from mmvidseg.utils.io import atomic_write_bytes
+        atomic_write_bytes(args.json,
+                           json.dumps(report, indent=2, default=str).encode())
 
 
 def memory_read_report(cfg, args):
