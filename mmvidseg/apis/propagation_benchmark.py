@@ -85,7 +85,7 @@ def benchmark_propagation(num_frames: int,
                           device: str = 'cpu',
                           implementation: str = 'streaming',
                           temperature: float = 0.05,
-                          chunk_size: Optional[int] = 1024,
+                          chunk_size: Optional[int] = 256,
                           seed: int = 0) -> Dict[str, object]:
     """Time one synthetic video through label propagation.
 

@@ -62,7 +62,7 @@ class LabelPropagator(BaseModel):
                  radius: float = 12,
                  norm_mask: bool = False,
                  l2_norm: bool = True,
-                 chunk_size: int = 4096,
+                 chunk_size: int = 256,
                  checkpoint: Optional[str] = None,
                  checkpoint_format: str = 'mmseg',
                  init_cfg: Optional[dict] = None) -> None:

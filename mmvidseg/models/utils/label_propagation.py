@@ -46,11 +46,8 @@ def _far(r0: int, r1: int, c0: int, c1: int, b0: int, b1: int, d0: int,
 
 def radius_mask(h: int, w: int, radius: float,
                 device: Optional[torch.device] = None) -> Tensor:
-    """Additive (hw, hw) float32 mask of the short-term context frames.
-
-    Entry (i, j) is 0 if grid positions i and j (row-major) are at a
-    Euclidean distance ``< radius``, else ``-1e10`` (symmetric).
-    """
+    """Additive (hw, hw) float32 short-term mask: 0 where grid positions i,
+    j (row-major) are at Euclidean distance ``< radius``, else -1e10."""
     far = _far(0, h, 0, w, 0, h, 0, w,
                _far_table(h, w, radius, torch.device(device or 'cpu')))
     return torch.zeros(far.shape, device=far.device).masked_fill_(
@@ -68,14 +65,13 @@ def _tiles(h: int, w: int,
             for c in range(0, w, tw)]
 
 
-def _hwc(x: Tensor) -> Tensor:
-    """(C, h, w) -> (h, w, C) contiguous copy."""
-    return x.permute(1, 2, 0).clone(memory_format=torch.contiguous_format)
+def _hwc(x: Tensor, dims: Tuple[int, ...] = (1, 2, 0)) -> Tensor:
+    """(C, h, w) -> (h, w, C) contiguous copy (or another permutation)."""
+    return x.permute(*dims).clone(memory_format=torch.contiguous_format)
 
 
 def _chw(x: Tensor) -> Tensor:
-    """(h, w, C) -> (C, h, w) contiguous copy."""
-    return x.permute(2, 0, 1).clone(memory_format=torch.contiguous_format)
+    return _hwc(x, (2, 0, 1))
 
 
 def _check_params(temperature: float, topk: int,
@@ -187,17 +183,14 @@ def propagate_step(query_feat: Tensor,
         Tensor: (K, h, w) propagated soft labels.
     """
     feats, labels = list(ctx_feats), list(ctx_labels)
-    if query_feat.dim() != 3:
-        raise ValueError('query_feat must be (C, h, w), got '
-                         f'{tuple(query_feat.shape)}')
     if len(feats) != len(labels) or not feats:
         raise ValueError(f'{len(feats)} context feature maps and '
                          f'{len(labels)} label maps; need as many, >= 1')
     for i, (f, y) in enumerate(zip(feats, labels)):
-        if f.shape != query_feat.shape:
+        if f.shape != query_feat.shape or f.dim() != 3:
             raise ValueError(f'context frame {i}: feature shape '
                              f'{tuple(f.shape)} != query feature shape '
-                             f'{tuple(query_feat.shape)}')
+                             f'{tuple(query_feat.shape)}, (C, h, w)')
         _check_labels(y, f.shape[1:], f'context frame {i}: label')
         if y.size(0) != labels[0].size(0):
             raise ValueError(f'context frame {i}: {y.size(0)} label '
@@ -338,11 +331,8 @@ class LabelPropagationState:
 
     def held_tensors(self) -> List[Tensor]:
         """The distinct tensors held (features (h, w, C), labels (h, w, K))."""
-        if self._long is None:
-            return []
-        unique = {id(t): t for t in (*self._long, *self._feats,
-                                     *self._labels)}
-        return list(unique.values())
+        held = (*(self._long or ()), *self._feats, *self._labels)
+        return list({id(t): t for t in held}.values())
 
 
 def propagate_video(feats: Union[Tensor, Iterable[Tensor]],
@@ -379,13 +369,10 @@ def propagate_video(feats: Union[Tensor, Iterable[Tensor]],
 
 def _run(state: LabelPropagationState, feats: Iterable[Tensor],
          first_labels: Tensor) -> Iterator[Tensor]:
-    frames = iter(feats)
-    first = next(frames, None)
-    if first is None:
+    for t, feat in enumerate(feats):
+        yield state.step(feat) if t else state.reset(feat, first_labels)
+    if state.frame_index < 0:
         raise ValueError('the video has no frames')
-    yield state.reset(first, first_labels)
-    for feat in frames:
-        yield state.step(feat)
 
 
 def upsample_labels(labels: Tensor, size: Tuple[int, int]) -> Tensor:
