@@ -1,12 +1,11 @@
 """Load the labels of a clip at their original size (test pipelines)."""
 from typing import Optional
 
-import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmvidseg.registry import TRANSFORMS
 
-from .load_video_frames import load_label
+from .load_video_frames import load_clip_labels
 
 
 @TRANSFORMS.register_module()
@@ -44,21 +43,11 @@ class LoadVideoAnnotations(BaseTransform):
         shapes = results['ori_shape']
         if not isinstance(shapes, list):
             shapes = [shapes]
-        if len(shapes) != len(paths):
-            raise ValueError(f'{len(shapes)} frames but {len(paths)} labels')
-        segs = []
-        for i, (path, shape) in enumerate(zip(paths, shapes)):
-            shape = tuple(shape[:2])
-            if path is None:
-                segs.append(np.full(shape, self.ignore_index, np.uint8))
-                continue
-            seg = load_label(path, results, self.backend_args)
-            if seg.shape != shape:
-                img = results.get('img_path')
-                img = img[i] if isinstance(img, list) else img
-                raise ValueError(f'label {path!r} is {seg.shape} but frame '
-                                 f'{img!r} is {shape}')
-            segs.append(seg)
+        img_paths = results.get('img_path')
+        if not isinstance(img_paths, list):
+            img_paths = [img_paths] * len(paths)
+        segs = load_clip_labels(paths, shapes, img_paths, results,
+                                self.ignore_index, self.backend_args)
         results['gt_seg_map'] = segs
         results['seg_fields'] = ['gt_seg_map']
         return results

@@ -1,5 +1,5 @@
 """Load the frames (and labels) of a clip."""
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import mmcv
 import mmengine.fileio as fileio
@@ -49,6 +49,41 @@ def load_label(path: str, results: dict,
     return seg
 
 
+def load_clip_labels(seg_paths: Sequence[Optional[str]],
+                     shapes: Sequence[Tuple[int, int]],
+                     img_paths: Sequence[str],
+                     results: dict,
+                     ignore_index: int = 255,
+                     backend_args: Optional[dict] = None
+                     ) -> List[np.ndarray]:
+    """Labels of every frame of a clip, checked against the frame sizes.
+
+    Args:
+        seg_paths (Sequence[str | None]): Label per frame, ``None`` for an
+            unlabelled frame (filled with ``ignore_index``).
+        shapes (Sequence[tuple]): (H, W) each label must have.
+        img_paths (Sequence[str]): Frame paths, for error messages.
+
+    Raises:
+        ValueError: Counts differ, or a label's size differs from its
+            frame's, naming both files.
+    """
+    if len(seg_paths) != len(shapes):
+        raise ValueError(f'{len(shapes)} frames but {len(seg_paths)} labels')
+    segs = []
+    for sp, shape, ip in zip(seg_paths, shapes, img_paths):
+        shape = tuple(shape[:2])
+        if sp is None:
+            segs.append(np.full(shape, ignore_index, np.uint8))
+            continue
+        seg = load_label(sp, results, backend_args)
+        if seg.shape != shape:
+            raise ValueError(
+                f'label {sp!r} is {seg.shape} but frame {ip!r} is {shape}')
+        segs.append(seg)
+    return segs
+
+
 @TRANSFORMS.register_module()
 class LoadVideoFrames(BaseTransform):
     """Load every frame of a clip and, optionally, its labels.
@@ -96,9 +131,6 @@ class LoadVideoFrames(BaseTransform):
             raise OSError(f'cannot decode frame {path!r} as an image')
         return img
 
-    def _load_seg(self, path: str, results: dict) -> np.ndarray:
-        return load_label(path, results, self.backend_args)
-
     def transform(self, results: dict) -> dict:
         img_paths = results['img_path']
         if isinstance(img_paths, str):
@@ -120,21 +152,9 @@ class LoadVideoFrames(BaseTransform):
         results['flip'] = [False for _ in imgs]
         results['flip_direction'] = [None for _ in imgs]
         if self.with_label and seg_paths is not None:
-            if len(seg_paths) != len(img_paths):
-                raise ValueError(
-                    f'{len(img_paths)} frames but {len(seg_paths)} labels')
-            segs = []
-            for ip, sp, img in zip(img_paths, seg_paths, imgs):
-                if sp is None:
-                    segs.append(
-                        np.full(img.shape[:2], self.ignore_index, np.uint8))
-                    continue
-                seg = self._load_seg(sp, results)
-                if seg.shape != img.shape[:2]:
-                    raise ValueError(
-                        f'label {sp!r} is {seg.shape} but frame {ip!r} is '
-                        f'{img.shape[:2]}')
-                segs.append(seg)
+            segs = load_clip_labels(seg_paths, results['img_shape'],
+                                    img_paths, results, self.ignore_index,
+                                    self.backend_args)
             results['gt_seg_map'] = segs
             results['seg_fields'] = ['gt_seg_map']
         return results
