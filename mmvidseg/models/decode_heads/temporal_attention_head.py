@@ -8,7 +8,7 @@ from torch import Tensor
 
 from mmvidseg.registry import MODELS
 
-from ..utils import memory_read
+from ..utils import memory_read_maps
 
 
 @MODELS.register_module()
@@ -19,7 +19,7 @@ class TemporalAttentionHead(BaseDecodeHead):
     :class:`VideoEncoderDecoder` contract). Shared 3x3 key/value convolutions
     embed every frame; the key frame's key queries the keys of the T-1 memory
     frames (all positions of all frames) and reads their values with
-    :func:`memory_read`; the readout is concatenated with the key frame's
+    :func:`memory_read_maps`; the readout is concatenated with the key frame's
     value, fused by a 3x3 conv and classified. With T = 1 the frame attends to
     itself.
 
@@ -67,12 +67,5 @@ class TemporalAttentionHead(BaseDecodeHead):
         q_key, q_val = keys[:, -1], values[:, -1]
         m_key = keys[:, :-1] if t > 1 else keys
         m_val = values[:, :-1] if t > 1 else values
-
-        def tokens(z: Tensor) -> Tensor:  # (N, T', C, h, w) -> (N, T'hw, C)
-            return z.permute(0, 1, 3, 4, 2).reshape(n, -1, z.size(2))
-
-        read = memory_read(
-            q_key.flatten(2).transpose(1, 2), tokens(m_key), tokens(m_val),
-            affinity=self.affinity)
-        read = read.transpose(1, 2).reshape(n, -1, h, w)
+        read = memory_read_maps(q_key, m_key, m_val, affinity=self.affinity)
         return self.cls_seg(self.fuse(torch.cat([read, q_val], 1)))

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from mmvidseg.registry import MODELS
 
-from ..utils import memory_read
+from ..utils import memory_read_maps
 
 
 @MODELS.register_module()
@@ -120,16 +120,9 @@ class TMAHead(BaseDecodeHead):
         Returns:
             Tensor: Readout (N, Cv, h, w).
         """
-        n, _, _, h, w = m_keys.shape
-
-        def tokens(z: Tensor) -> Tensor:  # (N, T, C, h, w) -> (N, Thw, C)
-            return z.permute(0, 1, 3, 4, 2).reshape(n, -1, z.size(2))
-
-        out = memory_read(
-            q_key.flatten(2).transpose(1, 2), tokens(m_keys),
-            tokens(m_values),
+        return memory_read_maps(
+            q_key, m_keys, m_values,
             affinity='scaled_dot' if self.matmul_norm else 'dot')
-        return out.transpose(1, 2).reshape(n, -1, h, w)
 
     def forward(self, inputs: List[Tensor]) -> Tensor:
         """Forward.

@@ -137,3 +137,32 @@ def memory_read(query: torch.Tensor,
         outs.append((weight.reshape(b, n * topk, 1) * gathered).reshape(
             b, n, topk, -1).sum(2))
     return torch.cat(outs, 1)
+
+
+def memory_read_maps(query_key: torch.Tensor,
+                     memory_keys: torch.Tensor,
+                     memory_values: torch.Tensor,
+                     affinity: str = 'dot',
+                     temperature: float = 1.0,
+                     topk: Optional[int] = None) -> torch.Tensor:
+    """:func:`memory_read` on feature maps: every position of every memory
+    frame is a key.
+
+    Args:
+        query_key (Tensor): (N, Ck, h, w).
+        memory_keys (Tensor): (N, T, Ck, h, w).
+        memory_values (Tensor): (N, T, Cv, h, w).
+
+    Returns:
+        Tensor: Readout (N, Cv, h, w).
+    """
+    n, _, h, w = query_key.shape
+
+    def tokens(z: torch.Tensor) -> torch.Tensor:  # -> (N, T h w, C)
+        return z.permute(0, 1, 3, 4, 2).reshape(n, -1, z.size(2))
+
+    out = memory_read(
+        query_key.flatten(2).transpose(1, 2), tokens(memory_keys),
+        tokens(memory_values), affinity=affinity, temperature=temperature,
+        topk=topk)
+    return out.transpose(1, 2).reshape(n, -1, h, w)
