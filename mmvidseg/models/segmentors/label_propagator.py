@@ -11,7 +11,7 @@ from torch import Tensor
 from mmvidseg.registry import MODELS
 
 from ..converters import load_extractor_weights
-from ..utils import LabelPropagationState
+from ..utils import LabelPropagationState, labels_to_mask, upsample_labels
 
 
 @MODELS.register_module()
@@ -120,9 +120,7 @@ class LabelPropagator(BaseModel):
         ids = torch.unique(gt)
         ids = ids[ids != 255]
         onehot = (gt[None] == ids[:, None, None]).float()  # (K, H, W)
-        labels = F.interpolate(
-            onehot[None], size=feat.shape[-2:], mode='bilinear',
-            align_corners=False)[0]
+        labels = upsample_labels(onehot, feat.shape[-2:])
         # features are L2-normalised here already (or on purpose not)
         self._state = LabelPropagationState(
             **self.prop_cfg, normalize=False)
@@ -154,10 +152,7 @@ class LabelPropagator(BaseModel):
             pred = self._first_frame(feat, sample, video)
         else:
             soft = self._state.step(feat)  # (K, h, w)
-            size = frame.shape[-2:]
-            soft = F.interpolate(soft[None], size=size, mode='bilinear',
-                                 align_corners=False)[0]
-            pred = self._ids[soft.argmax(0)]
+            pred = self._ids[labels_to_mask(soft, frame.shape[-2:])]
         ori = tuple(sample.metainfo.get('ori_shape', pred.shape))[:2]
         if tuple(pred.shape) != ori:
             pred = F.interpolate(pred[None, None].float(), size=ori,
