@@ -91,7 +91,7 @@ class VideoInferencer:
             inputs=[packed['inputs']], data_samples=[packed['data_samples']])
 
     @torch.no_grad()
-    def predict_frames(self, source: Source,
+    def predict_frames(self, source: Union[Source, FrameSource],
                        video_id: str = 'video',
                        progress: bool = True
                        ) -> Iterator[Tuple[str, np.ndarray, np.ndarray]]:
@@ -100,7 +100,8 @@ class VideoInferencer:
         The model state is reset at the start, so consecutive calls with
         different videos do not share memory.
         """
-        frames = FrameSource(source)
+        frames = source if isinstance(source, FrameSource) else \
+            FrameSource(source)
         self.model.reset_state()
         bar = tqdm(
             total=len(frames) or None, disable=not progress, unit='frame',
@@ -148,7 +149,8 @@ class VideoInferencer:
         if overlay not in (None, 'mp4', 'gif'):
             raise ValueError(f"overlay must be 'mp4', 'gif' or None, got "
                              f'{overlay!r}')
-        fps = fps or FrameSource(source).fps or 10.0
+        frames = FrameSource(source)  # opened once, read lazily below
+        fps = fps or frames.fps or 10.0
         writer = None
         masks_dir = None
         if out_dir is not None:
@@ -161,7 +163,7 @@ class VideoInferencer:
         count = 0
         try:
             for name, frame, mask in self.predict_frames(
-                    source, video_id, progress):
+                    frames, video_id, progress):
                 count += 1
                 if masks_dir is not None:
                     atomic_imwrite(
