@@ -72,9 +72,9 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _timed(fn: Callable[[int], None], iters: int, warmup: int,
-           device: torch.device,
-           base_rss: Optional[int]) -> Tuple[float, Optional[float]]:
+def timed_peak(fn: Callable[[int], None], iters: int, warmup: int,
+               device: torch.device,
+               base_rss: Optional[int]) -> Tuple[float, Optional[float]]:
     """Run ``fn(i)`` warmup + iters times; seconds per iter and peak MiB.
 
     CUDA: peak allocated memory above what was allocated before the timed
@@ -152,7 +152,7 @@ def benchmark_memory_read(hw: Tuple[int, int],
         key_channels=key_channels, value_channels=value_channels,
         batch_size=batch_size, iters=iters, warmup=warmup))
     for name, fn in (('sdpa', sdpa), ('plain', plain)):
-        sec, peak = _timed(fn, iters, warmup, dev, base_rss)
+        sec, peak = timed_peak(fn, iters, warmup, dev, base_rss)
         report[name] = dict(sec_per_iter=sec, peak_mem_mib=peak)
     return report
 
@@ -246,7 +246,7 @@ def run_benchmark(cfg: Config,
             model.test_step(_fake_batch(1, 1, shape, num_classes,
                                         frame_id=i))
 
-        sec, peak = _timed(frame, iters, warmup, dev, base_rss)
+        sec, peak = timed_peak(frame, iters, warmup, dev, base_rss)
         report['stream'] = dict(
             sec_per_iter=sec, frames_per_sec=1.0 / sec, peak_mem_mib=peak)
         if num_ref:
@@ -260,7 +260,7 @@ def run_benchmark(cfg: Config,
                 model.test_step(_fake_batch(1, num_ref + 1, shape,
                                             num_classes, frame_id=i))
 
-            sec, peak = _timed(clip, iters, warmup, dev, base_rss)
+            sec, peak = timed_peak(clip, iters, warmup, dev, base_rss)
             report['clip_infer'] = dict(
                 sec_per_iter=sec, frames_per_sec=1.0 / sec,
                 peak_mem_mib=peak)
@@ -274,7 +274,7 @@ def run_benchmark(cfg: Config,
         def step(_):
             model.train_step(batch, optim)
 
-        sec, peak = _timed(step, iters, warmup, dev, base_rss)
+        sec, peak = timed_peak(step, iters, warmup, dev, base_rss)
         report['train'] = dict(
             sec_per_iter=sec, frames_per_sec=batch_size * clip_len / sec,
             key_frames_per_sec=batch_size / sec, peak_mem_mib=peak)

@@ -6,14 +6,13 @@ query tile's affinities are alive). ``'all_frames'`` is the straightforward
 evaluation of the same maths: the features and labels of every frame stay
 in memory and each target's full ((L+1)hw x hw) affinity is built at once.
 """
-import time
 from typing import Dict, Iterator, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmvidseg.apis.benchmark import PeakRSS, _cpu_name
+from mmvidseg.apis.benchmark import _cpu_name, timed_peak
 from mmvidseg.models.utils import propagate_video, radius_mask
 
 IMPLEMENTATIONS = ('streaming', 'all_frames')
@@ -136,20 +135,8 @@ def benchmark_propagation(num_frames: int,
 
     run(2, (8, 8))  # warm-up: thread pools, kernels
     cuda = dev.type == 'cuda'
-    if cuda:
-        torch.cuda.synchronize(dev)
-        torch.cuda.reset_peak_memory_stats(dev)
-        base = torch.cuda.memory_allocated(dev)
-    with PeakRSS() as rss:
-        start = time.perf_counter()
-        run(num_frames, hw)
-        if cuda:
-            torch.cuda.synchronize(dev)
-        elapsed = time.perf_counter() - start
-    if cuda:
-        peak = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
-    else:
-        peak = rss.peak_mib
+    elapsed, peak = timed_peak(lambda _: run(num_frames, hw), 1, 0, dev,
+                               None)
     return dict(
         implementation=implementation,
         sec_per_frame=elapsed / (num_frames - 1),

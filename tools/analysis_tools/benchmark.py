@@ -41,6 +41,28 @@ def parse_args():
     return parser.parse_args()
 
 
+def _feature_hw(shape):
+    """Stride-8 feature grid (h, w) of an (H, W) input."""
+    h, w = shape
+    return -(-h // 8), -(-w // 8)
+
+
+def _peak(result):
+    peak = result['peak_mem_mib']
+    return 'n/a' if peak is None else f'{peak:.1f} MiB'
+
+
+def _print_settings(settings):
+    print('settings: ' + ', '.join(f'{k}={v}' for k, v in settings.items()))
+
+
+def _write_json(path, report):
+    if path:
+        from mmvidseg.utils.io import atomic_write_bytes
+        atomic_write_bytes(path,
+                           json.dumps(report, indent=2, default=str).encode())
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -53,18 +75,14 @@ def main():
     report = run_benchmark(cfg, args.mode, args.device, args.shape,
                            args.batch_size, args.clip_len, args.iters,
                            args.warmup, args.checkpoint)
-    print('settings: ' + ', '.join(f'{k}={v}'
-                                   for k, v in report['settings'].items()))
+    _print_settings(report['settings'])
     for mode in ('train', 'stream', 'clip_infer'):
         if mode in report:
             r = report[mode]
-            peak = ('n/a' if r['peak_mem_mib'] is None else
-                    f"{r['peak_mem_mib']:.1f} MiB")
             print(f"{mode}: {r['sec_per_iter'] * 1000:.1f} ms/iter, "
-                  f"{r['frames_per_sec']:.2f} frames/s, peak memory {peak}")
-    if args.json:
-        from mmvidseg.utils.io import atomic_write_bytes
-        atomic_write_bytes(args.json, json.dumps(report, indent=2).encode())
+                  f"{r['frames_per_sec']:.2f} frames/s, peak memory "
+                  f'{_peak(r)}')
+    _write_json(args.json, report)
 
 
 def propagation_report(cfg, args):
@@ -73,8 +91,7 @@ def propagation_report(cfg, args):
     if model.type != 'LabelPropagator':
         raise KeyError(f'--mode propagation needs a LabelPropagator config, '
                        f'got {model.type}')
-    h, w = args.shape or (480, 854)
-    hw = (-(-h // 8), -(-w // 8))
+    hw = _feature_hw(args.shape or (480, 854))
     report = {}
     for impl in ('streaming', 'all_frames'):
         report[impl] = benchmark_propagation(
@@ -85,11 +102,8 @@ def propagation_report(cfg, args):
               f"{args.channels}, L={model.queue_len}: "
               f"{r['sec_per_frame'] * 1000:.1f} ms/frame, "
               f"{1 / r['sec_per_frame']:.2f} frames/s, peak memory "
-              f"{r['peak_mem_mib']:.1f} MiB")
-    if args.json:
-        from mmvidseg.utils.io import atomic_write_bytes
-        atomic_write_bytes(args.json,
-                           json.dumps(report, indent=2, default=str).encode())
+              f'{_peak(r)}')
+    _write_json(args.json, report)
 
 
 def memory_read_report(cfg, args):
@@ -97,24 +111,18 @@ def memory_read_report(cfg, args):
     if 'key_channels' not in head:
         raise KeyError(f"decode_head {head['type']} has no key_channels: "
                        'no memory read to benchmark')
-    h, w = args.shape or cfg.get('crop_size', (512, 512))
-    hw = (-(-h // 8), -(-w // 8))
+    hw = _feature_hw(args.shape or cfg.get('crop_size', (512, 512)))
     report = benchmark_memory_read(
         hw, head.get('num_memory_frames', 1), head['key_channels'],
         head['value_channels'], args.device, args.batch_size, args.iters,
         args.warmup, scale=head['key_channels']**-0.5 if head.get(
             'matmul_norm', False) else 1.0)
-    print('settings: ' + ', '.join(f'{k}={v}'
-                                   for k, v in report['settings'].items()))
+    _print_settings(report['settings'])
     for name in ('sdpa', 'plain'):
         r = report[name]
-        peak = ('n/a' if r['peak_mem_mib'] is None else
-                f"{r['peak_mem_mib']:.1f} MiB")
         print(f"{name} read: {r['sec_per_iter'] * 1000:.2f} ms/iter, "
-              f'peak memory {peak}')
-    if args.json:
-        from mmvidseg.utils.io import atomic_write_bytes
-        atomic_write_bytes(args.json, json.dumps(report, indent=2).encode())
+              f'peak memory {_peak(r)}')
+    _write_json(args.json, report)
 
 
 if __name__ == '__main__':
