@@ -1,4 +1,8 @@
 from .label_propagator import LabelPropagator
+from .streaming_mixin import GIVEN_MASK_FIELD, StreamingMixin
 from .video_encoder_decoder import VideoEncoderDecoder
 
-__all__ = ['LabelPropagator', 'VideoEncoderDecoder']
+__all__ = [
+    'GIVEN_MASK_FIELD', 'LabelPropagator', 'StreamingMixin',
+    'VideoEncoderDecoder'
+]

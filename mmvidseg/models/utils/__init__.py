@@ -1,12 +1,17 @@
 from .label_propagation import (LabelPropagationState, labels_to_mask,
                                 minmax_normalize, propagate_step,
                                 propagate_video, radius_mask, upsample_labels)
-from .memory_read import (AFFINITIES, affinity_logits, memory_read,
-                          memory_read_maps, sdpa)
+from .memory_bank import MemoryBank, MemoryEntry
+from .memory_read import (AFFINITIES, affinity_logits, affinity_scale,
+                          memory_read, memory_read_maps, prepare_keys,
+                          prepare_query, sdpa)
+from .tiled_read import MAX_BLOCK, KeyGroup, plan_tiles, tiled_read
 
 __all__ = [
-    'AFFINITIES', 'affinity_logits', 'memory_read', 'memory_read_maps',
-    'sdpa',
-    'LabelPropagationState', 'labels_to_mask', 'minmax_normalize',
-    'propagate_step', 'propagate_video', 'radius_mask', 'upsample_labels'
+    'AFFINITIES', 'affinity_logits', 'affinity_scale', 'memory_read',
+    'memory_read_maps', 'prepare_keys', 'prepare_query', 'sdpa',
+    'MAX_BLOCK', 'KeyGroup', 'plan_tiles', 'tiled_read', 'MemoryBank',
+    'MemoryEntry', 'LabelPropagationState', 'labels_to_mask',
+    'minmax_normalize', 'propagate_step', 'propagate_video', 'radius_mask',
+    'upsample_labels'
 ]

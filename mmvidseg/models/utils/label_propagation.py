@@ -7,62 +7,35 @@ affinity, ``-1e10`` on short-term keys at grid distance ``>= radius``,
 ``/ temperature``, top-k over all ``(L+1)hw`` context positions, softmax,
 weighted sum of their labels.
 
-Queries run in square tiles of ``<= chunk_size`` positions; a short-term
-frame only contributes the keys within ``ceil(radius) - 1`` rows/columns of
-the tile. This is exact: a masked logit is ``-1e10 / temperature``, whose
-softmax weight underflows to 0 since an unmasked key always exists.
+The streaming state is a :class:`MemoryBank`: frame 0 is a permanent entry,
+the queue ``L`` working entries with the radius, pruned first in first out.
+Reads run the shared tiled core (:func:`tiled_read`): queries in square
+tiles of ``<= chunk_size`` positions; a short-term frame only contributes
+the keys within ``ceil(radius) - 1`` rows/columns of the tile. This is
+exact: a masked logit is ``-1e10 / temperature``, whose softmax weight
+underflows to 0 since an unmasked key always exists.
 """
-import math
-from collections import deque
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-MASK_VALUE = -1e10
+from .memory_bank import MemoryBank
+from .tiled_read import (MASK_VALUE, KeyGroup, _far_table, far_mask,
+                         tiled_read)
+
 Frames = Union[Tensor, Sequence[Tensor]]
-
-
-def _far_table(h: int, w: int, radius: float,
-               device: torch.device) -> Tensor:
-    """Bool ``far[d2]`` for every squared distance d2 of an (h, w) grid,
-    computed as the original: ``float(d2) ** 0.5 >= radius``."""
-    d2 = torch.arange((h - 1)**2 + (w - 1)**2 + 1, device=device)
-    return d2.float()**0.5 >= radius
-
-
-def _far(r0: int, r1: int, c0: int, c1: int, b0: int, b1: int, d0: int,
-         d1: int, table: Tensor) -> Tensor:
-    """(m, P) bool: queries [r0:r1, c0:c1] x keys [b0:b1, d0:d1]."""
-    dev = table.device
-    dy = torch.arange(r0, r1, device=dev)[:, None] - torch.arange(
-        b0, b1, device=dev)
-    dx = torch.arange(c0, c1, device=dev)[:, None] - torch.arange(
-        d0, d1, device=dev)
-    d2 = dy.square()[:, None, :, None] + dx.square()[None, :, None, :]
-    return table[d2.flatten(2).flatten(0, 1)]
 
 
 def radius_mask(h: int, w: int, radius: float,
                 device: Optional[torch.device] = None) -> Tensor:
     """Additive (hw, hw) float32 short-term mask: 0 where grid positions i,
     j (row-major) are at Euclidean distance ``< radius``, else -1e10."""
-    far = _far(0, h, 0, w, 0, h, 0, w,
-               _far_table(h, w, radius, torch.device(device or 'cpu')))
+    far = far_mask((0, h), (0, w), (0, h), (0, w),
+                   _far_table(h, w, radius, torch.device(device or 'cpu')))
     return torch.zeros(far.shape, device=far.device).masked_fill_(
         far, MASK_VALUE)
-
-
-def _tiles(h: int, w: int,
-           chunk_size: Optional[int]) -> List[Tuple[int, int, int, int]]:
-    """Square-ish query tiles (r0, r1, c0, c1) of <= chunk_size positions."""
-    if chunk_size is None or chunk_size >= h * w:
-        return [(0, h, 0, w)]
-    tw = min(w, max(1, math.isqrt(chunk_size)))
-    th = min(h, max(1, chunk_size // tw))
-    return [(r, min(r + th, h), c, min(c + tw, w)) for r in range(0, h, th)
-            for c in range(0, w, tw)]
 
 
 def _hwc(x: Tensor, dims: Tuple[int, ...] = (1, 2, 0)) -> Tensor:
@@ -86,70 +59,6 @@ def _check_labels(labels: Tensor, feat_hw: Sequence[int], what: str) -> None:
     if labels.dim() != 3 or tuple(labels.shape[1:]) != tuple(feat_hw):
         raise ValueError(f'{what} shape {tuple(labels.shape)} is not '
                          f'(K, h, w) with the feature size {tuple(feat_hw)}')
-
-
-def _topk_labels(query: Tensor, keys: Tensor, labels: Tensor,
-                 far: Optional[Tensor], temperature: float,
-                 topk: int) -> Tuple[Tensor, Tensor]:
-    """Top-k logits (m, k) of one key group (N, C) and labels (m, k, K).
-
-    ``far`` (m, P) masks every one of the N / P frames of the group.
-    """
-    logits = query @ keys.t()  # (m, N)
-    if far is not None:
-        logits.view(far.size(0), -1, far.size(1)).masked_fill_(
-            far[:, None], MASK_VALUE)
-    logits.div_(temperature)
-    vals, idx = logits.topk(min(topk, logits.size(1)), dim=1)
-    return vals, labels[idx]
-
-
-def _propagate_hwc(query: Tensor, long_feats: List[Tensor],
-                   long_labels: List[Tensor], short_feats: List[Tensor],
-                   short_labels: List[Tensor], temperature: float,
-                   topk: int, radius: float,
-                   chunk_size: Optional[int]) -> Tensor:
-    """Channels-last core: features (h, w, C), labels (h, w, K).
-
-    Per query tile the long-term and the banded short-term keys form two
-    groups; the top-k of their union is the top-k of their top-k's.
-    """
-    h, w, c = query.shape
-    k_cls = (long_labels or short_labels)[0].size(-1)
-    if long_feats:
-        long_k = torch.cat([f.view(-1, c) for f in long_feats])
-        long_y = torch.cat([y.view(-1, k_cls) for y in long_labels])
-    # largest per-axis offset at distance < radius
-    reach = max(h, w) if radius > max(h, w) else math.ceil(radius) - 1
-    if reach < 0:  # every short-term key is masked: weight 0
-        short_feats = []
-    table = _far_table(h, w, radius, query.device)
-    out = query.new_empty(h, w, k_cls)
-    for r0, r1, c0, c1 in _tiles(h, w, chunk_size):
-        q = query[r0:r1, c0:c1].reshape(-1, c)  # (m, C)
-        groups = []
-        if long_feats:
-            groups.append(
-                _topk_labels(q, long_k, long_y, None, temperature, topk))
-        if short_feats:
-            b0, b1 = max(r0 - reach, 0), min(r1 + reach, h)
-            d0, d1 = max(c0 - reach, 0), min(c1 + reach, w)
-            keys = torch.stack([f[b0:b1, d0:d1] for f in short_feats])
-            vals = torch.stack([y[b0:b1, d0:d1] for y in short_labels])
-            far = _far(r0, r1, c0, c1, b0, b1, d0, d1, table)
-            groups.append(
-                _topk_labels(q, keys.view(-1, c), vals.view(-1, k_cls),
-                             far if bool(far.any()) else None, temperature,
-                             topk))
-        logits = torch.cat([g[0] for g in groups], 1)  # (m, <= 2k)
-        labels = torch.cat([g[1] for g in groups], 1)  # (m, <= 2k, K)
-        if len(groups) > 1:
-            logits, sel = logits.topk(min(topk, logits.size(1)), dim=1)
-            labels = labels.gather(1, sel[..., None].expand(-1, -1, k_cls))
-        weights = logits.softmax(dim=1)
-        pred = (labels * weights[..., None]).sum(1)  # (m, K)
-        out[r0:r1, c0:c1] = pred.view(r1 - r0, c1 - c0, k_cls)
-    return out
 
 
 def propagate_step(query_feat: Tensor,
@@ -200,12 +109,15 @@ def propagate_step(query_feat: Tensor,
     _check_params(temperature, topk, chunk_size)
     if num_long == 0 and not radius > 0:
         raise ValueError('with no long-term frame the radius must be > 0')
-    feats = [_hwc(f) for f in feats]
-    labels = [_hwc(y.to(query_feat)) for y in labels]
+    feats = [_hwc(f)[None] for f in feats]
+    labels = [_hwc(y.to(query_feat))[None] for y in labels]
+    groups = [KeyGroup(feats[:num_long], labels[:num_long])] if num_long \
+        else []
+    if len(feats) > num_long:
+        groups.append(KeyGroup(feats[num_long:], labels[num_long:], radius))
     return _chw(
-        _propagate_hwc(_hwc(query_feat), feats[:num_long], labels[:num_long],
-                       feats[num_long:], labels[num_long:], temperature,
-                       topk, radius, chunk_size))
+        tiled_read(_hwc(query_feat)[None], groups, temperature=temperature,
+                   topk=topk, chunk_size=chunk_size)[0])
 
 
 def minmax_normalize(labels: Tensor) -> Tensor:
@@ -222,10 +134,11 @@ def minmax_normalize(labels: Tensor) -> Tensor:
 class LabelPropagationState:
     """Streaming label propagation with a bounded memory.
 
-    Holds frame 0 (long-term) and a deque of the ``queue_len`` latest
-    frames' features and soft labels, i.e. ``queue_len + 1`` frames whatever
-    the video length (the padding frames before 0 are frame 0's tensors, not
-    copies). Runs under ``torch.no_grad()``.
+    Holds frame 0 (a permanent :class:`MemoryBank` entry) and the
+    ``queue_len`` latest frames' features and soft labels (working entries
+    with the radius, first in first out), i.e. ``queue_len + 1`` frames
+    whatever the video length (the padding frames before 0 are frame 0's
+    tensors, not copies). Runs under ``torch.no_grad()``.
 
     Args:
         queue_len (int): Short-term context frames L (>= 0).
@@ -253,24 +166,32 @@ class LabelPropagationState:
             raise ValueError('queue_len must be >= 0')
         _check_params(temperature, topk, chunk_size)
         self.queue_len = queue_len
-        self.temperature = temperature
-        self.topk = topk
         self.radius = radius
         self.norm_mask = norm_mask
         self.normalize = normalize
-        self.chunk_size = chunk_size
-        self._long: Optional[Tuple[Tensor, Tensor]] = None
-        self._feats: deque = deque(maxlen=queue_len)
-        self._labels: deque = deque(maxlen=queue_len)
+        self.bank = MemoryBank(
+            affinity='dot', temperature=temperature, topk=topk,
+            max_frames=queue_len, prune='fifo', chunk_size=chunk_size)
         self.frame_index = -1
 
     def _prepare(self, feat: Tensor) -> Tensor:
-        """(C, h, w) -> normalised (h, w, C) copy."""
+        """(C, h, w) -> normalised (1, C, h, w)."""
         if feat.dim() != 3:
             raise ValueError('features must be (C, h, w), got '
                              f'{tuple(feat.shape)}')
         feat = feat.detach()
-        return _hwc(F.normalize(feat, dim=0) if self.normalize else feat)
+        return (F.normalize(feat, dim=0) if self.normalize else feat)[None]
+
+    @property
+    def _long(self) -> Optional[Tuple[Tensor, Tensor]]:
+        """Frame 0's features (h, w, C) and long-term labels (h, w, K)."""
+        perm = [e for e in self.bank.entries if e.kind == 'permanent']
+        return (perm[0].keys[0][0], perm[0].values[0][0]) if perm else None
+
+    @property
+    def _labels(self) -> List[Tensor]:
+        """Soft labels (h, w, K) of the queue, oldest first."""
+        return [e.values[0][0] for e in self.bank.working]
 
     @torch.no_grad()
     def reset(self, first_feat: Tensor, first_labels: Tensor) -> Tensor:
@@ -286,16 +207,17 @@ class LabelPropagationState:
             (min-max normalised if ``norm_mask``).
         """
         feat = self._prepare(first_feat)
-        _check_labels(first_labels, feat.shape[:2], 'first_labels')
-        labels = _hwc(first_labels.detach().to(feat))
-        long = _hwc(minmax_normalize(_chw(labels))) if self.norm_mask \
-            else labels
-        self._long = (feat, long)
-        self._feats = deque([feat] * self.queue_len, maxlen=self.queue_len)
-        self._labels = deque([labels] * self.queue_len,
-                             maxlen=self.queue_len)
+        _check_labels(first_labels, feat.shape[2:], 'first_labels')
+        labels = first_labels.detach().to(feat)
+        long = minmax_normalize(labels) if self.norm_mask else labels
+        self.bank.reset()
+        self.frame_index = -1
+        self.bank.write(feat, long[None], 'permanent', frame=0)
+        if self.queue_len:
+            self.bank.write(feat, labels[None], 'working', self.radius,
+                            frame=0, repeat=self.queue_len)
         self.frame_index = 0
-        return _chw(long)
+        return long.clone()
 
     @torch.no_grad()
     def step(self, feat: Tensor) -> Tensor:
@@ -307,32 +229,31 @@ class LabelPropagationState:
         Returns:
             Tensor: (K, h, w) soft labels of that frame.
         """
-        if self._long is None:
+        if self.frame_index < 0:
             raise RuntimeError('call reset(first_feat, first_labels) first')
         feat = self._prepare(feat)
-        if feat.shape != self._long[0].shape:
+        h, w, c = self.bank.entries[0].keys[0].shape[1:]
+        if tuple(feat.shape[1:]) != (c, h, w):
             raise ValueError(
-                f'feature shape {tuple(_chw(feat).shape)} != frame 0 '
-                f'feature shape {tuple(_chw(self._long[0]).shape)}')
-        pred = _propagate_hwc(feat, [self._long[0]], [self._long[1]],
-                              list(self._feats), list(self._labels),
-                              self.temperature, self.topk, self.radius,
-                              self.chunk_size)
-        self._feats.append(feat)
-        self._labels.append(pred)
+                f'feature shape {tuple(feat.shape[1:])} != frame 0 '
+                f'feature shape {(c, h, w)}')
+        pred = self.bank.read(feat)  # (1, K, h, w)
         self.frame_index += 1
-        pred = _chw(pred)
+        if self.queue_len:
+            self.bank.write(feat, pred, 'working', self.radius,
+                            frame=self.frame_index)
+        pred = _chw(pred[0].movedim(0, -1))  # a copy: the bank keeps pred
         return minmax_normalize(pred) if self.norm_mask else pred
 
     @property
     def num_held_frames(self) -> int:
         """Context frames held (long-term + short-term queue)."""
-        return 0 if self._long is None else 1 + len(self._feats)
+        return self.bank.num_frames
 
     def held_tensors(self) -> List[Tensor]:
-        """The distinct tensors held (features (h, w, C), labels (h, w, K))."""
-        held = (*(self._long or ()), *self._feats, *self._labels)
-        return list({id(t): t for t in held}.values())
+        """The distinct tensors held (features (1, h, w, C), labels
+        (1, h, w, K))."""
+        return self.bank.held_tensors()
 
 
 def propagate_video(feats: Union[Tensor, Iterable[Tensor]],

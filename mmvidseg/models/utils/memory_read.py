@@ -1,53 +1,69 @@
-"""Attention / memory reads shared by the temporal heads.
+"""Memory reads: one core shared by the heads, the memory bank and label
+propagation.
 
 A memory read gathers, for each query position, a weighted sum of memory
-values, the weights being a softmax over an affinity between the query key
-and every memory key. Supported affinities:
+values, the weights being a softmax (optionally over the top-k only) of an
+affinity between the query key and every memory key. Affinities:
 
-* ``'dot'``: ``q . k`` (no scaling; TMANet's read),
+* ``'dot'``: ``q . k`` (TMANet's unscaled read),
 * ``'scaled_dot'``: ``q . k / sqrt(C)``,
-* ``'cosine'``: ``cos(q, k) / temperature`` (label propagation),
+* ``'cosine'``: ``cos(q, k)`` (label propagation, with a temperature),
 * ``'neg_l2'``: ``(2 q . k - |k|^2) / sqrt(C)``, the negative squared L2
-  distance up to a per-query constant (STCN, SALI).
+  distance up to a per-query constant (STCN, SALI, XMem).
 
-Without top-k the read runs as one ``scaled_dot_product_attention`` call (the
-L2 form by augmenting the vectors), so no (hw x hw) matrix is built in
-Python. With top-k the affinity is computed in chunks of queries.
+The logits are divided by a temperature (for ``'cosine'`` in
+:func:`memory_read`, for any kind in :class:`MemoryBank`). Without
+top-k the read is one ``scaled_dot_product_attention`` call (the L2 form by
+augmenting the vectors), so no (hw x hw) matrix is built; with top-k it runs
+through the tiled core (:func:`tiled_read`).
 """
 import math
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
+
+from .tiled_read import MAX_BLOCK, KeyGroup, tiled_read
 
 AFFINITIES = ('dot', 'scaled_dot', 'cosine', 'neg_l2')
 
 
-def _prepare(query: torch.Tensor, key: torch.Tensor, affinity: str,
-             temperature: float):
-    """Return (query, key, scale) such that softmax(scale * q' k'^T) is the
-    softmax of the requested affinity."""
+def _check_affinity(affinity: str, temperature: float) -> None:
     if affinity not in AFFINITIES:
         raise ValueError(f'unknown affinity {affinity!r}; '
                          f'choose from {AFFINITIES}')
-    c = query.size(-1)
-    if affinity == 'dot':
-        return query, key, 1.0
-    if affinity == 'scaled_dot':
-        return query, key, 1.0 / math.sqrt(c)
+    if temperature <= 0:
+        raise ValueError('temperature must be > 0')
+
+
+def prepare_keys(key: Tensor, affinity: str) -> Tensor:
+    """Keys (..., C) in the form whose dot product with
+    :func:`prepare_query` gives the affinity before its scale."""
     if affinity == 'cosine':
-        if temperature <= 0:
-            raise ValueError('temperature must be > 0')
-        return (F.normalize(query, dim=-1), F.normalize(key, dim=-1),
-                1.0 / temperature)
-    ones = query.new_ones(query.shape[:-1] + (1, ))
-    sq = key.pow(2).sum(-1, keepdim=True)
-    return (torch.cat([query, ones], -1), torch.cat([2 * key, -sq], -1),
-            1.0 / math.sqrt(c))
+        return F.normalize(key, dim=-1)
+    if affinity == 'neg_l2':
+        return torch.cat([2 * key, -key.pow(2).sum(-1, keepdim=True)], -1)
+    return key
 
 
-def sdpa(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-         scale: float) -> torch.Tensor:
+def prepare_query(query: Tensor, affinity: str) -> Tensor:
+    """Queries (..., C), see :func:`prepare_keys`."""
+    if affinity == 'cosine':
+        return F.normalize(query, dim=-1)
+    if affinity == 'neg_l2':
+        return torch.cat([query, query.new_ones(query.shape[:-1] + (1, ))],
+                         -1)
+    return query
+
+
+def affinity_scale(affinity: str, channels: int) -> float:
+    """Multiplier of the prepared dot product (before the temperature)."""
+    return 1.0 / math.sqrt(channels) if affinity in ('scaled_dot',
+                                                     'neg_l2') else 1.0
+
+
+def sdpa(query: Tensor, key: Tensor, value: Tensor, scale: float) -> Tensor:
     """``softmax(scale * q k^T) v`` with ``scaled_dot_product_attention``.
 
     PyTorch's fused CPU kernel (flash attention) needs equal query/key and
@@ -77,10 +93,10 @@ def sdpa(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
     return out[..., :cv]
 
 
-def affinity_logits(query: torch.Tensor,
-                    key: torch.Tensor,
+def affinity_logits(query: Tensor,
+                    key: Tensor,
                     affinity: str = 'dot',
-                    temperature: float = 1.0) -> torch.Tensor:
+                    temperature: float = 1.0) -> Tensor:
     """Affinity before the softmax.
 
     Args:
@@ -90,28 +106,35 @@ def affinity_logits(query: torch.Tensor,
     Returns:
         Tensor: (B, Nq, Nk).
     """
-    q, k, scale = _prepare(query, key, affinity, temperature)
-    return torch.bmm(q, k.transpose(1, 2)) * scale
+    _check_affinity(affinity, temperature)
+    scale = affinity_scale(affinity, query.size(-1))
+    if affinity == 'cosine':
+        scale /= temperature
+    return torch.bmm(prepare_query(query, affinity),
+                     prepare_keys(key, affinity).transpose(1, 2)) * scale
 
 
-def memory_read(query: torch.Tensor,
-                key: torch.Tensor,
-                value: torch.Tensor,
+def memory_read(query: Tensor,
+                key: Tensor,
+                value: Tensor,
                 affinity: str = 'dot',
                 temperature: float = 1.0,
                 topk: Optional[int] = None,
-                chunk_size: int = 4096) -> torch.Tensor:
-    """Read memory values for each query.
+                chunk_size: int = 4096,
+                max_block: int = MAX_BLOCK) -> Tensor:
+    """Read memory values for each query (one-shot, no bank).
 
     Args:
         query (Tensor): Query keys (B, Nq, C).
         key (Tensor): Memory keys (B, Nk, C).
         value (Tensor): Memory values (B, Nk, Cv).
         affinity (str): One of ``AFFINITIES``.
-        temperature (float): Temperature of the cosine affinity.
+        temperature (float): Temperature of the ``'cosine'`` affinity
+            (ignored by the others, which :class:`MemoryBank` can divide).
         topk (int, optional): Keep the k largest affinities per query before
             the softmax.
-        chunk_size (int): Queries per chunk in the top-k path.
+        chunk_size (int): Queries per tile in the tiled path.
+        max_block (int): Largest logit block of the tiled path.
 
     Returns:
         Tensor: (B, Nq, Cv).
@@ -121,30 +144,22 @@ def memory_read(query: torch.Tensor,
     if key.shape[:2] != value.shape[:2]:
         raise ValueError(f'key {tuple(key.shape)} and value '
                          f'{tuple(value.shape)} disagree')
-    q, k, scale = _prepare(query, key, affinity, temperature)
+    _check_affinity(affinity, temperature)
+    scale = affinity_scale(affinity, query.size(-1))
+    temperature = temperature if affinity == 'cosine' else 1.0
+    q, k = prepare_query(query, affinity), prepare_keys(key, affinity)
     if topk is None or topk >= k.size(1):
-        return sdpa(q, k, value, scale)
-    outs = []
-    for start in range(0, q.size(1), chunk_size):
-        logits = torch.bmm(q[:, start:start + chunk_size],
-                           k.transpose(1, 2)) * scale
-        top, idx = logits.topk(topk, dim=-1)
-        weight = top.softmax(-1)  # (B, n, k)
-        b, n, _ = idx.shape
-        gathered = value.gather(
-            1,
-            idx.reshape(b, n * topk, 1).expand(-1, -1, value.size(-1)))
-        outs.append((weight.reshape(b, n * topk, 1) * gathered).reshape(
-            b, n, topk, -1).sum(2))
-    return torch.cat(outs, 1)
+        return sdpa(q, k, value, scale / temperature)
+    return tiled_read(q, [KeyGroup([k], [value])], scale, temperature, topk,
+                      chunk_size, max_block)
 
 
-def memory_read_maps(query_key: torch.Tensor,
-                     memory_keys: torch.Tensor,
-                     memory_values: torch.Tensor,
+def memory_read_maps(query_key: Tensor,
+                     memory_keys: Tensor,
+                     memory_values: Tensor,
                      affinity: str = 'dot',
                      temperature: float = 1.0,
-                     topk: Optional[int] = None) -> torch.Tensor:
+                     topk: Optional[int] = None) -> Tensor:
     """:func:`memory_read` on feature maps: every position of every memory
     frame is a key.
 
@@ -158,7 +173,7 @@ def memory_read_maps(query_key: torch.Tensor,
     """
     n, _, h, w = query_key.shape
 
-    def tokens(z: torch.Tensor) -> torch.Tensor:  # -> (N, T h w, C)
+    def tokens(z: Tensor) -> Tensor:  # -> (N, T h w, C)
         return z.permute(0, 1, 3, 4, 2).reshape(n, -1, z.size(2))
 
     out = memory_read(

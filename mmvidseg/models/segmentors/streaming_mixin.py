@@ -1,0 +1,73 @@
+"""The streaming contract of stateful video models."""
+from typing import Any, Hashable, Optional
+
+from torch import Tensor
+
+#: Data-sample field holding a mask given for a frame (by the user of an
+#: inferencer, or by a dataset protocol), as an id map PixelData (1, H, W).
+GIVEN_MASK_FIELD = 'given_sem_seg'
+
+
+class StreamingMixin:
+    """Mixin of models that keep state across the frames of a video.
+
+    A streaming model sees one frame per ``predict`` call, in frame order, and
+    keeps a bounded state (a feature cache, a memory bank). Loops, the
+    :class:`~mmvidseg.apis.VideoInferencer` and the benchmark rely on this
+    contract only (``isinstance(model, StreamingMixin)``):
+
+    * :meth:`reset_state` forgets the current video;
+    * :meth:`begin_frame` applies the one reset rule at the start of every
+      frame: the state is reset when ``video_id`` changes (or is None), or
+      when the frame index does not advance, so a second pass over the same
+      video starts clean;
+    * models that start from given masks (label propagation, STCN) read them
+      with :meth:`given_mask` from the ``given_sem_seg`` field of the frame's
+      data sample (an id map at the original size, 0 = background). A mask
+      given at a later frame is added to the model's permanent memory.
+
+    Subclasses implement :meth:`_reset_stream_state`.
+    """
+
+    _stream_video: Optional[Hashable] = None
+    _stream_frame: Optional[int] = None
+
+    def _reset_stream_state(self) -> None:
+        """Drop the model-specific state (caches, memory)."""
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        """Forget the current video (call between videos)."""
+        self._stream_video = None
+        self._stream_frame = None
+        self._reset_stream_state()
+
+    def begin_frame(self, video_id: Optional[Hashable],
+                    frame_id: Optional[int] = None) -> bool:
+        """Note that frame ``frame_id`` of ``video_id`` is about to run.
+
+        Args:
+            video_id (Hashable, optional): Video of the frame; None means an
+                unnamed single frame (the state is reset every time).
+            frame_id (int, optional): Index of the frame in its video; when
+                given, a frame index that does not advance starts a new pass.
+
+        Returns:
+            bool: True if the state was reset (the frame starts a video).
+        """
+        new = (video_id is None or video_id != self._stream_video
+               or (frame_id is not None and self._stream_frame is not None
+                   and int(frame_id) <= self._stream_frame))
+        if new:
+            self.reset_state()
+        self._stream_video = video_id
+        self._stream_frame = None if frame_id is None else int(frame_id)
+        return new
+
+    @staticmethod
+    def given_mask(sample: Any) -> Optional[Tensor]:
+        """The (H, W) id map given for this frame, or None."""
+        if sample is None or GIVEN_MASK_FIELD not in sample:
+            return None
+        data = getattr(sample, GIVEN_MASK_FIELD).data
+        return data[0] if data.dim() == 3 else data

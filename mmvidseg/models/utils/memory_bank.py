@@ -1,0 +1,321 @@
+"""A bounded memory of past frames for streaming video models."""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from torch import Tensor
+
+from .memory_read import (AFFINITIES, affinity_scale, prepare_keys,
+                          prepare_query)
+from .tiled_read import MAX_BLOCK, KeyGroup, tiled_read
+
+Maps = Union[Tensor, Sequence[Tensor]]
+KINDS = ('permanent', 'working', 'temporary')
+
+
+@dataclass(eq=False)
+class MemoryEntry:
+    """One stored frame.
+
+    Attributes:
+        keys (list[Tensor]): Per scale, prepared keys (B, h, w, Ck) or
+            (B, P, Ck), channels last, on the storage device.
+        values (list[Tensor]): Per scale, (B, h, w, Cv) or (B, P, Cv).
+        kind (str): ``'permanent'``, ``'working'`` or ``'temporary'``.
+        radius (float, optional): Spatial radius of the reads of this entry.
+        frame (int, optional): Frame index, for the caller.
+        usage (Tensor): (B,) attention weight received, summed over reads.
+        life (int): Reads since the entry was written.
+    """
+    keys: List[Tensor]
+    values: List[Tensor]
+    kind: str
+    radius: Optional[float] = None
+    frame: Optional[int] = None
+    usage: Tensor = field(default_factory=lambda: torch.zeros(1))
+    life: int = 0
+
+
+class MemoryBank:
+    """Keys and values of past frames, read by top-k/softmax attention.
+
+    Entries are *permanent* (first frame, reference slices, user-given
+    masks: never pruned), *working* (pruned beyond the budget) or one
+    *temporary* entry replaced at every write (STCN's last frame). Each
+    entry holds keys (C_k, P) and values (C_v, P) per batch element for one
+    or several feature scales. Reads (:meth:`read`) run the shared tiled
+    core (:func:`tiled_read`): one softmax (optionally over the top-k) of
+    the affinity of every stored key, with a per-entry spatial radius mask
+    (CRW's short-term frames), and no (query x key) block above
+    ``max_block`` elements.
+
+    Budget: at most ``max_frames`` working entries and ``max_tokens`` working
+    tokens (scale 0); beyond it the oldest (``prune='fifo'``) or the least
+    used (``prune='usage'``: lowest mean weight per read, as XMem, entries
+    never read yet kept) working entry goes.
+
+    Args:
+        affinity (str): One of ``AFFINITIES``.
+        temperature (float): Logits are divided by it.
+        topk (int, optional): Keys kept per query.
+        mem_every (int): :meth:`step` writes a working entry every
+            ``mem_every`` frames.
+        use_temporary (bool): :meth:`step` keeps the other frames as the
+            temporary entry.
+        max_frames (int, optional): Working-entry budget in frames.
+        max_tokens (int, optional): Working-entry budget in tokens.
+        prune (str): ``'fifo'`` or ``'usage'``.
+        chunk_size (int, optional): Query positions per tile of a read.
+        max_block (int): Largest logit block of a read (elements).
+        storage_device (str | torch.device, optional): Where entries are
+            kept (e.g. ``'cpu'`` to offload a long video's memory); reads
+            move them to the query's device. Default: where written.
+    """
+
+    def __init__(self,
+                 affinity: str = 'neg_l2',
+                 temperature: float = 1.0,
+                 topk: Optional[int] = None,
+                 mem_every: int = 1,
+                 use_temporary: bool = False,
+                 max_frames: Optional[int] = None,
+                 max_tokens: Optional[int] = None,
+                 prune: str = 'usage',
+                 chunk_size: Optional[int] = 1024,
+                 max_block: int = MAX_BLOCK,
+                 storage_device: Optional[Union[str, torch.device]] = None
+                 ) -> None:
+        if affinity not in AFFINITIES:
+            raise ValueError(f'unknown affinity {affinity!r}; choose from '
+                             f'{AFFINITIES}')
+        if temperature <= 0 or (topk is not None and topk < 1):
+            raise ValueError('temperature must be > 0 and topk >= 1')
+        if mem_every < 1:
+            raise ValueError('mem_every must be >= 1')
+        if prune not in ('fifo', 'usage'):
+            raise ValueError(f"prune must be 'fifo' or 'usage', got "
+                             f'{prune!r}')
+        for name, v in (('max_frames', max_frames), ('max_tokens',
+                                                     max_tokens)):
+            if v is not None and v < 0:
+                raise ValueError(f'{name} must be >= 0')
+        self.affinity = affinity
+        self.temperature = temperature
+        self.topk = topk
+        self.mem_every = mem_every
+        self.use_temporary = use_temporary
+        self.max_frames = max_frames
+        self.max_tokens = max_tokens
+        self.prune = prune
+        self.chunk_size = chunk_size
+        self.max_block = max_block
+        self.storage_device = None if storage_device is None else \
+            torch.device(storage_device)
+        self.reset()
+
+    # ------------------------------------------------------------- state
+    def reset(self) -> None:
+        """Forget every entry."""
+        self.entries: List[MemoryEntry] = []
+        self.frames_seen = 0
+        self._tables: Dict = {}
+
+    @property
+    def working(self) -> List[MemoryEntry]:
+        return [e for e in self.entries if e.kind == 'working']
+
+    @property
+    def num_frames(self) -> int:
+        """Stored entries of every kind."""
+        return len(self.entries)
+
+    def num_tokens(self, kind: Optional[str] = None) -> int:
+        """Tokens (positions) at scale 0 of the entries of ``kind``."""
+        return sum(e.keys[0][0].numel() // e.keys[0].size(-1)
+                   for e in self.entries if kind in (None, e.kind))
+
+    def held_tensors(self) -> List[Tensor]:
+        """The distinct tensors held (entries may share them)."""
+        held = [t for e in self.entries for t in (*e.keys, *e.values)]
+        return list({id(t): t for t in held}.values())
+
+    def to(self, device: Union[str, torch.device]) -> 'MemoryBank':
+        """Move every stored entry (and later writes) to ``device``."""
+        self.storage_device = torch.device(device)
+        moved: Dict[int, Tensor] = {}
+
+        def mv(t: Tensor) -> Tensor:
+            if id(t) not in moved:
+                moved[id(t)] = t.to(self.storage_device)
+            return moved[id(t)]
+
+        for e in self.entries:
+            e.keys = [mv(t) for t in e.keys]
+            e.values = [mv(t) for t in e.values]
+        self._tables = {}
+        return self
+
+    # ------------------------------------------------------------- writes
+    def _store(self, maps: Maps, prepare: bool) -> List[Tensor]:
+        maps = [maps] if isinstance(maps, Tensor) else list(maps)
+        out = []
+        for m in maps:
+            if m.dim() not in (3, 4):
+                raise ValueError('memory maps must be (B, C, h, w) or '
+                                 f'(B, C, P), got {tuple(m.shape)}')
+            m = m.detach().movedim(1, -1)
+            if prepare:
+                m = prepare_keys(m, self.affinity)
+            if self.storage_device is not None:
+                m = m.to(self.storage_device)
+            out.append(m.contiguous())
+        return out
+
+    def write(self,
+              key: Maps,
+              value: Maps,
+              kind: str = 'working',
+              radius: Optional[float] = None,
+              frame: Optional[int] = None,
+              repeat: int = 1) -> None:
+        """Store a frame.
+
+        Args:
+            key (Tensor | Sequence[Tensor]): (B, Ck, h, w) or (B, Ck, P),
+                one per scale.
+            value (Tensor | Sequence[Tensor]): (B, Cv, h, w) or (B, Cv, P).
+            kind (str): ``'permanent'``, ``'working'`` or ``'temporary'``
+                (replaces the previous temporary entry).
+            radius (float, optional): Read this entry only within this grid
+                radius of the query position.
+            frame (int, optional): Frame index, kept with the entry.
+            repeat (int): Store the entry this many times (sharing tensors;
+                CRW pads its queue with copies of frame 0).
+        """
+        if kind not in KINDS:
+            raise ValueError(f'kind must be one of {KINDS}, got {kind!r}')
+        keys, values = self._store(key, True), self._store(value, False)
+        if len(keys) != len(values):
+            raise ValueError(f'{len(keys)} key scales but {len(values)} '
+                             'value scales')
+        for k, v in zip(keys, values):
+            if k.shape[:-1] != v.shape[:-1]:
+                raise ValueError(f'keys {tuple(k.shape)} and values '
+                                 f'{tuple(v.shape)} (channels last) '
+                                 'disagree')
+        if self.entries:
+            ref = self.entries[0]
+            if [k.shape[:-1] for k in ref.keys] != [k.shape[:-1]
+                                                     for k in keys]:
+                raise ValueError('an entry of a different size than the '
+                                 'stored ones')
+        if kind == 'temporary':
+            self.entries = [e for e in self.entries if e.kind != kind]
+        batch = keys[0].size(0)
+        for _ in range(repeat):
+            self.entries.append(
+                MemoryEntry(list(keys), list(values), kind, radius, frame,
+                            usage=torch.zeros(batch)))
+        if kind == 'working':
+            self._prune()
+
+    def step(self, key: Maps, value: Maps,
+             frame: Optional[int] = None) -> Optional[str]:
+        """Write the current frame as streaming methods do.
+
+        Every ``mem_every``-th call (counting from 0) stores a working entry
+        and drops the temporary one; otherwise, with ``use_temporary``, the
+        frame replaces the temporary entry.
+
+        Returns:
+            str | None: The kind written, if any.
+        """
+        kind = None
+        if self.frames_seen % self.mem_every == 0:
+            self.entries = [e for e in self.entries if e.kind != 'temporary']
+            kind = 'working'
+        elif self.use_temporary:
+            kind = 'temporary'
+        if kind is not None:
+            self.write(key, value, kind, frame=frame)
+        self.frames_seen += 1
+        return kind
+
+    def _over_budget(self) -> bool:
+        work = self.working
+        return ((self.max_frames is not None and len(work) > self.max_frames)
+                or (self.max_tokens is not None
+                    and self.num_tokens('working') > self.max_tokens))
+
+    def _prune(self) -> None:
+        while self._over_budget():
+            work = self.working
+            victim = work[0]
+            if self.prune == 'usage':
+                read = [e for e in work if e.life > 0]
+                if read:
+                    victim = min(read,
+                                 key=lambda e: float(e.usage.mean()) / e.life)
+            self.entries.remove(victim)
+
+    def pad_values(self, extra: int) -> None:
+        """Append ``extra`` zero channels to every stored value (objects
+        that appear in a mask given at a later frame)."""
+        padded: Dict[int, Tensor] = {}
+        for e in self.entries:
+            for i, v in enumerate(e.values):
+                if id(v) not in padded:
+                    padded[id(v)] = torch.cat(
+                        [v, v.new_zeros(v.shape[:-1] + (extra, ))], -1)
+                e.values[i] = padded[id(v)]
+
+    # -------------------------------------------------------------- reads
+    def _groups(self, scale: int, device: torch.device) -> tuple:
+        plain = KeyGroup([], [])
+        radial: Dict[float, KeyGroup] = {}
+        members = []
+        for e in self.entries:
+            g = plain if e.radius is None else radial.setdefault(
+                e.radius, KeyGroup([], [], e.radius))
+            g.keys.append(e.keys[scale].to(device))
+            g.values.append(e.values[scale].to(device))
+            if g is plain:
+                members.append(e)
+        groups = ([plain] if plain.keys else []) + list(radial.values())
+        if self.prune == 'usage' and plain.keys:
+            plain.usage = torch.zeros(plain.keys[0].size(0),
+                                      len(plain.keys), device=device)
+        return groups, members
+
+    @torch.no_grad()
+    def read(self, query: Tensor, scale: int = 0) -> Tensor:
+        """Read the memory for every query position.
+
+        Args:
+            query (Tensor): (B, Ck, h, w) or (B, Ck, P) raw query keys.
+            scale (int): Which feature scale to read.
+
+        Returns:
+            Tensor: (B, Cv, h, w) or (B, Cv, P).
+        """
+        if not self.entries:
+            raise RuntimeError('the memory bank is empty; write first')
+        q = prepare_query(query.detach().movedim(1, -1), self.affinity)
+        stored = self.entries[0].keys[scale]
+        if q.shape[1:-1] != stored.shape[1:-1] and any(
+                e.radius is not None for e in self.entries):
+            raise ValueError(f'query grid {tuple(q.shape[1:-1])} differs '
+                             f'from the stored grid '
+                             f'{tuple(stored.shape[1:-1])}')
+        groups, members = self._groups(scale, q.device)
+        out = tiled_read(
+            q.contiguous(), groups,
+            affinity_scale(self.affinity, query.size(1)), self.temperature,
+            self.topk, self.chunk_size, self.max_block, self._tables)
+        if groups and groups[0].usage is not None:
+            usage = groups[0].usage.to(self.entries[0].usage.device)
+            for i, e in enumerate(members):
+                e.usage = e.usage + usage[:, i]
+        for e in self.entries:
+            e.life += 1
+        return out.movedim(-1, 1)

@@ -1,0 +1,289 @@
+"""Tiled memory read over key groups (the core of every top-k or masked
+read: :func:`memory_read`, :class:`MemoryBank`, label propagation).
+
+Queries run in tiles so that no block of more than ``max_block``
+(query x key) logits is ever allocated. A :class:`KeyGroup` with a
+``radius`` holds whole frames on the query's grid and masks keys at grid
+distance ``>= radius`` from the query position (CRW's short-term frames:
+``-1e10`` before the temperature, as the original); only the band of
+rows/columns within reach of a query tile is read, which is exact since
+masked weights underflow to 0 whenever an unmasked key exists.
+"""
+import math
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+MASK_VALUE = -1e10
+#: Default largest (query x key) logit block of a tiled read (elements).
+MAX_BLOCK = 2**24
+
+
+@dataclass(eq=False)
+class KeyGroup:
+    """Memory entries read together (keys already :func:`prepare_keys`-ed).
+
+    Attributes:
+        keys (list[Tensor]): Per entry (B, P, Ck) tokens, or (B, h, w, Ck) on
+            the query's grid (needed with ``radius``).
+        values (list[Tensor]): Per entry (B, P, Cv) or (B, h, w, Cv).
+        radius (float, optional): Spatial radius in grid units.
+        usage (Tensor, optional): (B, n_entries) float, incremented by the
+            weight each entry receives (summed over queries) at every read.
+            Only for groups without radius.
+    """
+    keys: List[Tensor]
+    values: List[Tensor]
+    radius: Optional[float] = None
+    usage: Optional[Tensor] = None
+
+
+def _far_table(h: int, w: int, radius: float, device) -> Tensor:
+    """Bool ``far[d2]`` for every squared distance d2 of an (h, w) grid,
+    computed as the original: ``float(d2) ** 0.5 >= radius``."""
+    d2 = torch.arange((h - 1)**2 + (w - 1)**2 + 1, device=device)
+    return d2.float()**0.5 >= radius
+
+
+def far_mask(rows: Tuple[int, int], cols: Tuple[int, int],
+             band_rows: Tuple[int, int], band_cols: Tuple[int, int],
+             table: Tensor) -> Tensor:
+    """(m, P) bool: queries ``[r0:r1, c0:c1]`` x keys of the band."""
+    dev = table.device
+    dy = torch.arange(*rows, device=dev, dtype=torch.int32)[:, None] - \
+        torch.arange(*band_rows, device=dev, dtype=torch.int32)
+    dx = torch.arange(*cols, device=dev, dtype=torch.int32)[:, None] - \
+        torch.arange(*band_cols, device=dev, dtype=torch.int32)
+    d2 = dy.square()[:, None, :, None] + dx.square()[None, :, None, :]
+    return table[d2.flatten(2).flatten(0, 1)]
+
+
+def reach_of(radius: float, h: int, w: int) -> int:
+    """Largest per-axis offset at distance < radius (-1: none)."""
+    return max(h, w) if radius > max(h, w) else math.ceil(radius) - 1
+
+
+def _grid_tiles(h: int, w: int,
+                chunk: int) -> List[Tuple[int, int, int, int]]:
+    """Square-ish query tiles (r0, r1, c0, c1) of <= chunk positions."""
+    if chunk >= h * w:
+        return [(0, h, 0, w)]
+    tw = min(w, max(1, math.isqrt(chunk)))
+    th = min(h, max(1, chunk // tw))
+    return [(r, min(r + th, h), c, min(c + tw, w)) for r in range(0, h, th)
+            for c in range(0, w, tw)]
+
+
+def _tile_block(groups: Sequence[KeyGroup], side: Tuple[int, int],
+                hw: Optional[Tuple[int, int]], topk: Optional[int]) -> int:
+    """Largest per-query block of a tile of ``side``: logits over the keys
+    it reads, or the gathered top-k values."""
+    keys = 0
+    for g in groups:
+        if g.radius is None:
+            keys += sum(k[0].numel() // k.size(-1) for k in g.keys)
+        else:
+            r = max(reach_of(g.radius, *hw), 0)
+            keys += len(g.keys) * min(hw[0], side[0] + 2 * r) * min(
+                hw[1], side[1] + 2 * r)
+    gathered = 0 if topk is None else \
+        topk * len(groups) * groups[0].values[0].size(-1)
+    return max(keys, gathered, 1)
+
+
+def plan_tiles(num_queries: int, hw: Optional[Tuple[int, int]],
+               groups: Sequence[KeyGroup], batch: int,
+               chunk_size: Optional[int], max_block: int,
+               topk: Optional[int] = None
+               ) -> List[Tuple[int, int, int, int]]:
+    """Query tiles whose blocks stay within ``max_block`` elements.
+
+    Token queries (``hw`` None) are tiled as rows ``(r0, r1, 0, 1)``.
+    """
+    chunk = num_queries if chunk_size is None else max(1, chunk_size)
+    while True:
+        if hw is None:
+            side = (min(chunk, num_queries), 1)
+            tiles = [(r, min(r + chunk, num_queries), 0, 1)
+                     for r in range(0, num_queries, chunk)]
+        else:
+            tiles = _grid_tiles(hw[0], hw[1], chunk)
+            side = (tiles[0][1] - tiles[0][0], tiles[0][3] - tiles[0][2])
+        block = batch * side[0] * side[1] * _tile_block(
+            groups, side, hw, topk)
+        if block <= max_block or chunk == 1:
+            return tiles
+        chunk = max(1, min(chunk * max_block // block,
+                           side[0] * side[1] - 1))
+
+
+def _scale_(logits: Tensor, scale: float, temperature: float) -> Tensor:
+    if scale != 1.0:
+        logits.mul_(scale)
+    if temperature != 1.0:
+        logits.div_(temperature)
+    return logits
+
+
+def _gather(values: Tensor, idx: Tensor) -> Tensor:
+    """values (B, N, Cv), idx (B, m, k) -> (B, m, k, Cv)."""
+    b, n = values.shape[:2]
+    if b > 1:
+        idx = idx + (torch.arange(b, device=idx.device) * n)[:, None, None]
+    return values.reshape(b * n, -1)[idx]
+
+
+def _tokens(tensors: List[Tensor]) -> Tensor:
+    """Entries (B, ..., C) -> one (B, N, C) tensor."""
+    b, c = tensors[0].size(0), tensors[0].size(-1)
+    if len(tensors) == 1:
+        return tensors[0].reshape(b, -1, c)
+    return torch.cat([t.reshape(b, -1, c) for t in tensors], 1)
+
+
+def _band(q: Tensor, group: KeyGroup, tile: Tuple[int, int, int, int],
+          hw: Tuple[int, int], tables: Dict) -> tuple:
+    """Logits (B, m, n P) and values (B, n P, Cv) of a radius group's band
+    around a query tile (None when every key is masked)."""
+    b = q.size(0)
+    h, w = hw
+    r0, r1, c0, c1 = tile
+    reach = reach_of(group.radius, h, w)
+    if reach < 0:
+        return None, None
+    b0, b1 = max(r0 - reach, 0), min(r1 + reach, h)
+    d0, d1 = max(c0 - reach, 0), min(c1 + reach, w)
+    keys = torch.stack([k[:, b0:b1, d0:d1] for k in group.keys], 1)
+    values = torch.stack([v[:, b0:b1, d0:d1] for v in group.values], 1)
+    cache_key = (h, w, group.radius, tile)
+    if cache_key not in tables:
+        tkey = (h, w, group.radius)
+        if tkey not in tables:
+            tables[tkey] = _far_table(h, w, group.radius, q.device)
+        far = far_mask((r0, r1), (c0, c1), (b0, b1), (d0, d1), tables[tkey])
+        tables[cache_key] = far if bool(far.any()) else None
+    far = tables[cache_key]
+    logits = torch.bmm(q, keys.reshape(b, -1, keys.size(-1)).transpose(1, 2))
+    if far is not None:
+        logits.view(b, far.size(0), -1, far.size(1)).masked_fill_(
+            far[None, :, None], MASK_VALUE)
+    return logits, values.reshape(b, -1, values.size(-1))
+
+
+def tiled_read(query: Tensor,
+               groups: Sequence[KeyGroup],
+               scale: float = 1.0,
+               temperature: float = 1.0,
+               topk: Optional[int] = None,
+               chunk_size: Optional[int] = 256,
+               max_block: int = MAX_BLOCK,
+               tables: Optional[Dict] = None) -> Tensor:
+    """Read prepared key groups for prepared queries, tile by tile.
+
+    Per tile and group the logits are ``scale * q . k`` (masked keys
+    ``MASK_VALUE * scale``), divided by ``temperature``. With ``topk`` each
+    group keeps its top-k and the top-k of their union is kept (the top-k of
+    all keys); then softmax and the weighted sum of values. Entries of one
+    group have the same number of tokens.
+
+    Args:
+        query (Tensor): (B, M, Ck) tokens or (B, h, w, Ck) on a grid (needed
+            when a group has a radius).
+        groups (Sequence[KeyGroup]): Key groups, read in order (ties of the
+            top-k go to the earlier group).
+        scale (float): Logit multiplier.
+        temperature (float): Logit divisor.
+        topk (int, optional): Keys kept per query.
+        chunk_size (int, optional): Queries per tile (None: all), shrunk so
+            that a tile's blocks stay within ``max_block`` elements.
+        max_block (int): Largest (B x tile x keys) logit block, and (B x
+            tile x top-k x Cv) gathered-value block, allocated.
+        tables (dict, optional): Cache of radius masks (per grid and tile);
+            pass the same dict across reads on one grid to reuse them.
+
+    Returns:
+        Tensor: (B, M, Cv) or (B, h, w, Cv).
+    """
+    if not groups:
+        raise ValueError('nothing to read: the memory is empty')
+    grid = query.dim() == 4
+    b, c = query.size(0), query.size(-1)
+    hw = tuple(query.shape[1:3]) if grid else None
+    if any(g.radius is not None for g in groups) and not grid:
+        raise ValueError('a key group with a radius needs (B, h, w, C) '
+                         'queries on the keys\' grid')
+    tables = {} if tables is None else tables
+    num_q = hw[0] * hw[1] if grid else query.size(1)
+    cv = groups[0].values[0].size(-1)
+    flat = [None if g.radius is not None else
+            (_tokens(g.keys).transpose(1, 2), _tokens(g.values))
+            for g in groups]
+    out = query.new_empty(query.shape[:-1] + (cv, ))
+    for tile in plan_tiles(num_q, hw, groups, b, chunk_size, max_block,
+                           topk):
+        r0, r1, c0, c1 = tile
+        q = (query[:, r0:r1, c0:c1] if grid else query[:, r0:r1]).reshape(
+            b, -1, c)
+        parts = []
+        for g, kv in zip(groups, flat):
+            if kv is None:
+                logits, values = _band(q, g, tile, hw, tables)
+                if logits is None:
+                    continue
+            else:
+                logits, values = torch.bmm(q, kv[0]), kv[1]
+            _scale_(logits, scale, temperature)
+            if topk is None:
+                parts.append((g, logits, values, None))
+                continue
+            top, idx = logits.topk(min(topk, logits.size(-1)), dim=-1)
+            del logits
+            parts.append((g, top, _gather(values, idx), idx))
+        logits = torch.cat([p[1] for p in parts], -1)
+        if topk is not None:
+            vals = torch.cat([p[2] for p in parts], 2)  # (B, m, <=2k, Cv)
+            sel = None
+            if len(parts) > 1:
+                logits, sel = logits.topk(min(topk, logits.size(-1)), dim=-1)
+                vals = vals.gather(2, sel[..., None].expand(-1, -1, -1, cv))
+            weights = logits.softmax(-1)
+            read = (vals * weights[..., None]).sum(2)
+            _add_usage_topk(parts, sel, weights)
+        else:
+            weights = logits.softmax(-1)
+            read, start = 0, 0
+            for g, lg, vals, _ in parts:
+                n = lg.size(-1)
+                wg = weights[..., start:start + n]
+                read = read + torch.bmm(wg, vals)
+                if g.usage is not None:
+                    g.usage += wg.sum(1).view(b, len(g.keys), -1).sum(-1)
+                start += n
+        if grid:
+            out[:, r0:r1, c0:c1] = read.view(b, r1 - r0, c1 - c0, cv)
+        else:
+            out[:, r0:r1] = read
+    return out
+
+
+def _add_usage_topk(parts: list, sel: Optional[Tensor],
+                    weights: Tensor) -> None:
+    """Add the weight of every kept key to its entry's usage."""
+    b = weights.size(0)
+    start = 0
+    for g, top, _, idx in parts:
+        k = top.size(-1)
+        if g.usage is not None:
+            if sel is None:
+                w = weights
+            else:  # weight of each group candidate, 0 if not kept
+                inside = (sel >= start) & (sel < start + k)
+                w = weights.new_zeros(top.shape).scatter_add_(
+                    -1, (sel - start).clamp(0, k - 1), weights * inside)
+            per_key = weights.new_zeros(b, sum(
+                t[0].numel() // t.size(-1) for t in g.keys))
+            per_key.scatter_add_(1, idx.reshape(b, -1), w.reshape(b, -1))
+            g.usage += per_key.view(b, len(g.keys), -1).sum(-1)
+        start += k
