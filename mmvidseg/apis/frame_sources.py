@@ -1,7 +1,7 @@
 """Frame sources for :class:`VideoInferencer`: video files, folders, arrays."""
 import os
 import os.path as osp
-from typing import Iterator, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -96,3 +96,40 @@ class FrameSource:
                                      'readable frames')
             finally:
                 cap.release()
+
+
+def list_videos(source: Union[Source, Sequence[str]]
+                ) -> Optional[List[Tuple[str, str]]]:
+    """``[(name, path), ...]`` when ``source`` holds several videos.
+
+    Several videos are a list of paths, or a folder holding video files
+    and/or sub-folders of frames (and no frame images itself). Returns None
+    for a single video (a video file, a folder of frames, a list of arrays).
+    """
+    if isinstance(source, (list, tuple)) and source and all(
+            isinstance(s, (str, os.PathLike)) for s in source):
+        paths = [str(s) for s in source]
+    elif isinstance(source, (str, os.PathLike)) and osp.isdir(str(source)):
+        path = str(source)
+        names = sorted(os.listdir(path))
+        if any(n.lower().endswith(IMG_EXTENSIONS) for n in names):
+            return None
+        paths = [
+            osp.join(path, n) for n in names
+            if n.lower().endswith(VIDEO_EXTENSIONS) or (
+                osp.isdir(osp.join(path, n)) and any(
+                    f.lower().endswith(IMG_EXTENSIONS)
+                    for f in os.listdir(osp.join(path, n))))
+        ]
+        if not paths:
+            return None
+    else:
+        return None
+    named = [(osp.splitext(osp.basename(p.rstrip('/')))[0], p)
+             for p in paths]
+    names = [n for n, _ in named]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f'several videos are named {dup}; their outputs '
+                         'would overwrite each other')
+    return named

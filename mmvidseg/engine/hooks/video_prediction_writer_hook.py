@@ -1,14 +1,12 @@
 """Write predicted masks of a test run as PNGs, one folder per video."""
-import io
 import os.path as osp
 from typing import Optional, Sequence, Union
 
 import numpy as np
 from mmengine.hooks import Hook
-from PIL import Image
 
 from mmvidseg.registry import HOOKS
-from mmvidseg.utils.io import atomic_imwrite, atomic_write_bytes
+from mmvidseg.utils.io import atomic_write_mask
 
 
 @HOOKS.register_module()
@@ -50,15 +48,6 @@ class VideoPredictionWriterHook(Hook):
             video = str(meta.get('video_id', 'video'))
             stem = osp.splitext(osp.basename(meta['img_path']))[0]
             pred = sample.pred_sem_seg.data[0].cpu().numpy()
-            if pred.max(initial=0) > 255:
-                raise ValueError('class ids above 255 cannot be saved as '
-                                 'an 8-bit PNG')
-            path = osp.join(self.out_dir, video, f'{stem}.png')
-            if self.palette is None:
-                atomic_imwrite(path, pred.astype(np.uint8))
-                continue
-            img = Image.fromarray(pred.astype(np.uint8), mode='P')
-            img.putpalette(self.palette)
-            buf = io.BytesIO()
-            img.save(buf, format='PNG')
-            atomic_write_bytes(path, buf.getvalue())
+            atomic_write_mask(
+                osp.join(self.out_dir, video, f'{stem}.png'), pred,
+                self.palette)

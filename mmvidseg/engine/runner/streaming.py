@@ -1,13 +1,10 @@
 """Helpers shared by the streaming validation and test loops."""
-import logging
 from typing import Any, Optional, Sequence
 
-from mmengine.dist import (all_gather_object, broadcast_object_list,
-                           get_world_size, is_main_process)
 from mmengine.evaluator import Evaluator
-from mmengine.evaluator.metric import _to_cpu
-from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
+
+from mmvidseg.evaluation.metrics import BaseVideoMetric, gather_and_evaluate
 
 
 def unwrap(model):
@@ -27,9 +24,10 @@ def batch_video_id(data_batch: dict) -> Optional[Any]:
 
 
 def reset_model_state(model) -> None:
-    """Call ``reset_state()`` of a stateful model (no-op otherwise)."""
+    """Reset a streaming model (:class:`StreamingMixin`; no-op otherwise)."""
+    from mmvidseg.models.segmentors.streaming_mixin import StreamingMixin
     core = unwrap(model)
-    if hasattr(core, 'reset_state'):
+    if isinstance(core, StreamingMixin):
         core.reset_state()
 
 
@@ -38,33 +36,22 @@ def evaluate_all_ranks(evaluator: Evaluator) -> dict:
 
     mmengine's ``BaseMetric.evaluate`` interleaves rank results assuming every
     rank processed the same number of samples (as the padded DefaultSampler
-    does). Streaming evaluation gives whole videos to ranks, so counts differ;
-    here each metric's results are gathered from all ranks, concatenated in
-    rank order and computed once on the main process, with nothing dropped or
-    repeated.
+    does). Streaming evaluation gives whole videos to ranks, so counts differ.
+    Per-video metrics (:class:`BaseVideoMetric`) gather their own results;
+    any other metric (e.g. mmseg's ``IoUMetric``) is evaluated by
+    :func:`gather_and_evaluate` with the same gathering: every rank's
+    results, nothing dropped or repeated, computed once on the main process.
     """
     metrics = {}
     for metric in evaluator.metrics:
-        local = _to_cpu(metric.results)
-        parts = all_gather_object(local) if get_world_size() > 1 else [local]
-        results = [r for part in parts for r in part]
-        if not results:
-            print_log(
-                f'{type(metric).__name__} got no results; the metric will '
-                'be computed on nothing', logger='current',
-                level=logging.WARNING)
-        computed = [None]
-        if is_main_process():
-            values = metric.compute_metrics(results)
-            if metric.prefix:
-                values = {f'{metric.prefix}/{k}': v for k, v in values.items()}
-            computed = [values]
-        broadcast_object_list(computed)
-        metric.results.clear()
-        for name in computed[0]:
+        if isinstance(metric, BaseVideoMetric):
+            values = metric.evaluate()
+        else:
+            values = gather_and_evaluate(metric)
+        for name in values:
             if name in metrics:
                 raise ValueError(f'two metrics produce the key {name!r}')
-        metrics.update(computed[0])
+        metrics.update(values)
     return metrics
 
 

@@ -1,3 +1,8 @@
+from .base_video_metric import (BaseVideoMetric, all_gather_results,
+                                gather_and_evaluate)
 from .davis_metric import DAVISMetric
 
-__all__ = ['DAVISMetric']
+__all__ = [
+    'BaseVideoMetric', 'DAVISMetric', 'all_gather_results',
+    'gather_and_evaluate'
+]

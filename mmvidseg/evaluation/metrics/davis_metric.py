@@ -1,10 +1,8 @@
 """DAVIS J&F metric (semi-supervised VOS) for mmengine evaluators."""
 import os.path as osp
-from collections import defaultdict
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 
@@ -13,6 +11,8 @@ from mmvidseg.evaluation.functional.davis_measures import (
     present_ids, score_objects, sequence_table)
 from mmvidseg.registry import METRICS
 from mmvidseg.utils.io import atomic_write_bytes
+
+from .base_video_metric import BaseVideoMetric
 
 
 def _id_map(field: Any, name: str) -> np.ndarray:
@@ -39,7 +39,7 @@ def format_csv(header: Sequence[str], rows: List[Sequence[Any]]) -> bytes:
 
 
 @METRICS.register_module()
-class DAVISMetric(BaseMetric):
+class DAVISMetric(BaseVideoMetric):
     """J&F of the official DAVIS-2017 semi-supervised scorer.
 
     Every data sample is one frame: metainfo ``video_id`` and ``frame_id``,
@@ -48,7 +48,9 @@ class DAVISMetric(BaseMetric):
     :meth:`process` keeps only the J and F of the objects present in the
     frame (ground truth or prediction); any other object has J = F = 1 there
     (both empty). :meth:`compute_metrics` sorts the frames of each video by
-    ``frame_id`` (so rank and order do not matter), takes the objects
+    ``frame_id`` (so rank and order do not matter; ranks may hold different
+    numbers of videos, see :class:`BaseVideoMetric`; a frame evaluated twice
+    is an error), takes the objects
     ``1..K`` of the first frame (``K`` its largest id: missing ids in between
     are scored, larger ids appearing later are not), leaves out the first and
     the last frame, and reports the official global table, in [0, 1], as
@@ -65,11 +67,15 @@ class DAVISMetric(BaseMetric):
         output_dir (str, optional): Also write ``per-sequence_results.csv``
             (one row ``<video>_<object id>`` per object) and
             ``global_results.csv`` there, atomically.
-        collect_device (str): ``'cpu'`` or ``'gpu'``.
+        collect_device (str): ``'cpu'`` or ``'gpu'``; accepted for config
+            compatibility (results are gathered with the process group's
+            ``all_gather_object``, see :class:`BaseVideoMetric`).
         prefix (str, optional): Prefix of the metric names.
-        collect_dir (str, optional): Folder for collecting results from
-            several ranks on ``'cpu'``.
+        collect_dir (str, optional): Accepted for config compatibility, not
+            used.
     """
+
+    drop_duplicate_frames = False
 
     def __init__(self,
                  void_label: int = 255,
@@ -126,18 +132,21 @@ class DAVISMetric(BaseMetric):
                      F=f_res[:, 0]))
 
     def video_scores(self, results: List[dict]) -> Dict[str, Dict]:
-        """Per-object statistics of every video, ``'<video>_<id>'`` keys."""
-        videos = defaultdict(list)
-        for res in results:
-            videos[res['video_id']].append(res)
+        """Per-object statistics of every video, ``'<video>_<id>'`` keys.
+
+        Args:
+            results (list[dict]): What :meth:`process` stored, any order.
+
+        Returns:
+            dict: ``'<video>_<id>'`` -> :data:`STAT_KEYS` statistics, videos
+            sorted by id, objects ``1..K`` of each.
+        """
+        return self._object_scores(self.group_videos(results))
+
+    def _object_scores(self, videos: Dict[Any, List[dict]]) -> Dict[str, Dict]:
+        """:meth:`video_scores` of grouped, ordered frames."""
         per_object = {}
-        for video in sorted(videos, key=str):
-            frames = sorted(videos[video], key=lambda r: r['frame_id'])
-            ids = [r['frame_id'] for r in frames]
-            dup = sorted({i for i, n in zip(ids[1:], ids) if i == n})
-            if dup:
-                raise ValueError(f'video {video!r}: frames {dup} were '
-                                 'evaluated more than once')
+        for video, frames in videos.items():
             if len(frames) < 3:
                 raise ValueError(
                     f'video {video!r} has {len(frames)} frames; DAVIS '
@@ -157,17 +166,19 @@ class DAVISMetric(BaseMetric):
             per_object.update(sequence_table(str(video), j_res, f_res))
         return per_object
 
-    def compute_metrics(self, results: list) -> Dict[str, float]:
-        """Official global table from the frames of all ranks.
+    def compute_video_metrics(
+            self, videos: Dict[Any, List[dict]]) -> Dict[str, float]:
+        """Official global table from the frames of every video.
 
         Args:
-            results (list): What :meth:`process` stored, any order.
+            videos (dict): ``video_id`` -> the results :meth:`process`
+                stored, in frame order (see :class:`BaseVideoMetric`).
 
         Returns:
             dict[str, float]: ``J&F-Mean``, ``J-Mean``, ``J-Recall``,
             ``J-Decay``, ``F-Mean``, ``F-Recall``, ``F-Decay``.
         """
-        per_object = self.video_scores(results)
+        per_object = self._object_scores(videos)
         table = global_table(per_object)
         print_log(
             'DAVIS (%d objects): ' % len(per_object) + ', '.join(

@@ -12,10 +12,11 @@ from mmvidseg.registry import MODELS
 
 from ..converters import load_extractor_weights
 from ..utils import LabelPropagationState, labels_to_mask, upsample_labels
+from .streaming_mixin import StreamingMixin
 
 
 @MODELS.register_module()
-class LabelPropagator(BaseModel):
+class LabelPropagator(StreamingMixin, BaseModel):
     """Propagate first-frame masks through a video with a frozen extractor.
 
     Inference only. Frames arrive one per step in order (streaming test
@@ -30,6 +31,14 @@ class LabelPropagator(BaseModel):
     resized (nearest) to the original frame size. Frame 0's output is its
     annotation. Objects absent from frame 0 are never predicted (as in
     CRW). Memory is bounded by ``queue_len + 1`` frames.
+
+    Streaming contract (:class:`StreamingMixin`): a new ``video_id`` or a
+    frame index that does not advance starts a video. A mask given for a
+    frame (``given_sem_seg``, e.g. from :class:`VideoInferencer`'s
+    ``first_mask``) is used instead of the annotation at the first frame;
+    given at a later frame it is that frame's output and joins the
+    permanent memory (new object ids are added), as in interactive VOS
+    tools; each given frame adds one frame to the memory.
 
     Args:
         backbone (dict): Feature extractor config (an mmseg backbone, e.g.
@@ -51,6 +60,7 @@ class LabelPropagator(BaseModel):
             :func:`mmvidseg.models.converters.load_extractor_weights`.
         init_cfg (dict, optional): mmengine init config.
     """
+    requires_given_mask = True
 
     def __init__(self,
                  backbone: dict,
@@ -82,12 +92,11 @@ class LabelPropagator(BaseModel):
             load_extractor_weights(self.backbone, checkpoint,
                                    checkpoint_format)
         self._state: Optional[LabelPropagationState] = None
-        self._video = None
         self._ids: Optional[Tensor] = None
 
-    def reset_state(self) -> None:
+    def _reset_stream_state(self) -> None:
         """Forget the current video."""
-        self._state, self._video, self._ids = None, None, None
+        self._state, self._ids = None, None
 
     def extract_feat(self, frames: Tensor) -> Tensor:
         """Features (N, C, h, w) of frames (N, 3, H, W), L2-normalised."""
@@ -111,22 +120,26 @@ class LabelPropagator(BaseModel):
         raise RuntimeError(f'LabelPropagator is inference-only; mode '
                            f'{mode!r} is not supported')
 
-    def _first_frame(self, feat: Tensor, sample: SegDataSample,
-                     video) -> Tensor:
-        if 'gt_sem_seg' not in sample:
-            raise KeyError(f'the first frame of video {video!r} needs its '
-                           'annotation (gt_sem_seg)')
-        gt = sample.gt_sem_seg.data[0].to(feat.device).long()
-        ids = torch.unique(gt)
-        ids = ids[ids != 255]
-        onehot = (gt[None] == ids[:, None, None]).float()  # (K, H, W)
-        labels = upsample_labels(onehot, feat.shape[-2:])
+    def _onehot(self, mask: Tensor, hw: tuple) -> Tensor:
+        """(K, h, w) labels of ``self._ids`` in an (H, W) id map."""
+        onehot = (mask[None] == self._ids[:, None, None]).float()
+        return upsample_labels(onehot, hw)
+
+    def _first_frame(self, feat: Tensor, mask: Tensor) -> Tensor:
+        ids = torch.unique(mask)
+        self._ids = ids[ids != 255]
         # features are L2-normalised here already (or on purpose not)
         self._state = LabelPropagationState(
             **self.prop_cfg, normalize=False)
-        self._state.reset(feat, labels)
-        self._ids = ids
-        return gt
+        self._state.reset(feat, self._onehot(mask, feat.shape[-2:]))
+        return mask
+
+    def _given_frame(self, feat: Tensor, mask: Tensor) -> Tensor:
+        ids = torch.unique(mask)
+        new = ids[(ids != 255) & ~torch.isin(ids, self._ids)]
+        self._ids = torch.cat([self._ids, new])
+        self._state.add_mask(feat, self._onehot(mask, feat.shape[-2:]))
+        return mask
 
     @torch.no_grad()
     def predict(self, inputs: Tensor,
@@ -137,19 +150,31 @@ class LabelPropagator(BaseModel):
             inputs (Tensor): (1, T, 3, H, W) or (1, 3, H, W); the last frame
                 is the one to segment.
             data_samples (list[SegDataSample]): Its sample with
-                ``video_id``, ``ori_shape`` and, at the first frame,
-                ``gt_sem_seg``.
+                ``video_id``, ``frame_id``, ``ori_shape`` and, at the first
+                frame, ``gt_sem_seg`` or ``given_sem_seg``; a later frame
+                may carry ``given_sem_seg``.
         """
         if inputs.size(0) != 1:
             raise ValueError('label propagation takes one frame per step')
         frame = inputs[:, -1] if inputs.dim() == 5 else inputs
         sample = data_samples[0]
         video = sample.metainfo.get('video_id')
+        new_video = self.begin_frame(video, sample.metainfo.get('frame_id'))
         feat = self.extract_feat(frame)[0]
-        if video is None or video != self._video:
-            self.reset_state()
-            self._video = video
-            pred = self._first_frame(feat, sample, video)
+        given = self.given_mask(sample)
+        if given is not None:
+            given = given.to(feat.device).long()
+        if new_video:
+            if given is None:
+                if 'gt_sem_seg' not in sample:
+                    self.reset_state()
+                    raise KeyError(
+                        f'the first frame of video {video!r} needs its '
+                        'annotation (gt_sem_seg) or a given mask')
+                given = sample.gt_sem_seg.data[0].to(feat.device).long()
+            pred = self._first_frame(feat, given)
+        elif given is not None:
+            pred = self._given_frame(feat, given)
         else:
             soft = self._state.step(feat)  # (K, h, w)
             pred = self._ids[labels_to_mask(soft, frame.shape[-2:])]

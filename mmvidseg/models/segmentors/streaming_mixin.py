@@ -26,11 +26,23 @@ class StreamingMixin:
       data sample (an id map at the original size, 0 = background). A mask
       given at a later frame is added to the model's permanent memory.
 
-    Subclasses implement :meth:`_reset_stream_state`.
+    Subclasses implement :meth:`_reset_stream_state`; models that can also
+    run on whole clips override :attr:`is_streaming` and
+    :meth:`enable_streaming`.
     """
 
+    #: The model needs a given mask at the first frame of a video.
+    requires_given_mask: bool = False
     _stream_video: Optional[Hashable] = None
     _stream_frame: Optional[int] = None
+
+    @property
+    def is_streaming(self) -> bool:
+        """Whether ``predict`` takes one frame per call (and keeps state)."""
+        return True
+
+    def enable_streaming(self) -> None:
+        """Switch to streaming inference (no-op for streaming-only models)."""
 
     def _reset_stream_state(self) -> None:
         """Drop the model-specific state (caches, memory)."""

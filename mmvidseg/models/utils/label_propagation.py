@@ -245,6 +245,40 @@ class LabelPropagationState:
         pred = _chw(pred[0].movedim(0, -1))  # a copy: the bank keeps pred
         return minmax_normalize(pred) if self.norm_mask else pred
 
+    @torch.no_grad()
+    def add_mask(self, feat: Tensor, labels: Tensor) -> Tensor:
+        """Take a frame whose mask is given instead of predicting it.
+
+        The frame joins the permanent memory (read like frame 0, without
+        radius) and the queue, as interactive VOS tools do. Labels with more
+        channels than the stored ones add objects (stored labels get zero
+        channels).
+
+        Args:
+            feat (Tensor): (C, h, w) features of the next frame.
+            labels (Tensor): (K', h, w) its labels, K' >= K.
+
+        Returns:
+            Tensor: (K', h, w) the given labels.
+        """
+        if self.frame_index < 0:
+            raise RuntimeError('call reset(first_feat, first_labels) first')
+        feat = self._prepare(feat)
+        _check_labels(labels, feat.shape[2:], 'given labels')
+        stored = self.bank.entries[0].values[0].size(-1)
+        if labels.size(0) < stored:
+            raise ValueError(f'given labels have {labels.size(0)} channels, '
+                             f'fewer than the {stored} stored')
+        if labels.size(0) > stored:
+            self.bank.pad_values(labels.size(0) - stored)
+        labels = labels.detach().to(feat)[None]
+        self.frame_index += 1
+        self.bank.write(feat, labels, 'permanent', frame=self.frame_index)
+        if self.queue_len:
+            self.bank.write(feat, labels, 'working', self.radius,
+                            frame=self.frame_index)
+        return labels[0].clone()
+
     @property
     def num_held_frames(self) -> int:
         """Context frames held (long-term + short-term queue)."""

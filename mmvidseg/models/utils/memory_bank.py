@@ -204,9 +204,8 @@ class MemoryBank:
                                  f'{tuple(v.shape)} (channels last) '
                                  'disagree')
         if self.entries:
-            ref = self.entries[0]
-            if [k.shape[:-1] for k in ref.keys] != [k.shape[:-1]
-                                                     for k in keys]:
+            stored = [k.shape[:-1] for k in self.entries[0].keys]
+            if stored != [k.shape[:-1] for k in keys]:
                 raise ValueError('an entry of a different size than the '
                                  'stored ones')
         if kind == 'temporary':

@@ -1,0 +1,9 @@
+from .base_folder_reader import (FOLDER_READERS, BaseFolderReader,
+                                 register_folder_reader)
+from .davis_folder_reader import DAVISFolderReader
+from .score_folder import report_to_json, score_folder, write_report
+
+__all__ = [
+    'FOLDER_READERS', 'BaseFolderReader', 'DAVISFolderReader',
+    'register_folder_reader', 'report_to_json', 'score_folder', 'write_report'
+]
