@@ -70,3 +70,53 @@ def test_first_frame_queue():
     assert policy(5, 10) == ([0, 2, 3, 4, 5], 4)
     assert policy(1, 10) == ([0, 0, 0, 0, 1], 4)
     assert policy(0, 10) == ([0, 0, 0, 0, 0], 4)
+
+
+def test_clip_bounds():
+    assert FixedOffsetClipPolicy(offsets=(-2, -1)).clip_bounds == [(0, 3)]
+    assert FirstFrameQueueClipPolicy(queue_len=3).clip_bounds == [(0, 5)]
+    assert RandomSkipClipPolicy(num_refs=2).supervised_clips == [True]
+    shifted = ShiftedClipPolicy(clip_len=4, shift=-1)
+    assert shifted.clip_bounds == [(0, 4), (4, 8)]
+    # MS-TFAL supervises the clip; the shifted clip feeds the affinity
+    assert shifted.supervised_clips == [True, False]
+    assert ShiftedClipPolicy(supervise_shifted=True).supervised_clips == [
+        True, True]
+
+
+def _sample(policy, frame_id, labelled):
+    from mmvidseg.registry import TRANSFORMS
+    return TRANSFORMS.build(dict(type='SampleClip', policy=policy))(dict(
+        frame_id=frame_id,
+        video_img_paths=[f'{i}.png' for i in range(len(labelled))],
+        video_seg_map_paths=[f'{i}_gt.png' if lab else None
+                             for i, lab in enumerate(labelled)]))
+
+
+def test_sample_clip_bounds_and_supervised_frames():
+    labelled = [True, False] * 5
+    out = _sample(ShiftedClipPolicy(clip_len=3, shift=-1), 6, labelled)
+    assert out['frame_ids'] == [4, 5, 6, 3, 4, 5]
+    assert out['clip_bounds'] == [(0, 3), (3, 6)]
+    # labelled frames of the supervised (first) clip only
+    assert out['supervised'] == [True, False, True, False, False, False]
+    out = _sample(ShiftedClipPolicy(clip_len=3, supervise_shifted=True), 6,
+                  labelled)
+    assert out['supervised'] == [True, False, True, False, True, False]
+    out = _sample(FixedOffsetClipPolicy(offsets=(-1, )), 3, labelled)
+    assert out['clip_bounds'] == [(0, 2)]
+    assert out['supervised'] == [True, False]
+
+
+def test_sample_clip_rejects_bad_bounds():
+    from mmvidseg.registry import TRANSFORMS
+
+    class Gappy(FixedOffsetClipPolicy):
+
+        @property
+        def clip_bounds(self):
+            return [(0, 1), (2, 3)]
+
+    t = TRANSFORMS.build(dict(type='SampleClip', policy=Gappy()))
+    with pytest.raises(ValueError, match=r'Gappy.clip_bounds .* do not tile'):
+        t(dict(frame_id=5, video_img_paths=['x'] * 10))

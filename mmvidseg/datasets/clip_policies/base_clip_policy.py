@@ -7,6 +7,8 @@ class BaseClipPolicy:
 
     A policy maps ``(key_frame, num_frames)`` to a list of frame indices into
     the video's frame table and the position of the key frame in that list.
+    The list may hold several clips one after the other; their boundaries
+    are :attr:`clip_bounds`.
     Policies are stateless apart from their parameters, which a curriculum hook
     may change with :meth:`update`.
     """
@@ -43,6 +45,23 @@ class BaseClipPolicy:
     def clip_len(self) -> int:
         """Number of frames of the clips this policy returns."""
         raise NotImplementedError
+
+    @property
+    def clip_bounds(self) -> List[Tuple[int, int]]:
+        """Clips of a sample as ``(start, stop)`` positions in the returned
+        frame list, in order; they tile ``[0, clip_len)``.
+
+        A sample may hold several clips (MS-TFAL: a clip and the same clip
+        shifted in time); most policies return one, ``[(0, clip_len)]``.
+        """
+        return [(0, self.clip_len)]
+
+    @property
+    def supervised_clips(self) -> List[bool]:
+        """Whether the labels of each clip of :attr:`clip_bounds` are
+        supervised (default: all). Frames of an unsupervised clip keep their
+        labels in ``gt_clip_seg`` but are marked ``supervised=False``."""
+        return [True] * len(self.clip_bounds)
 
     def update(self, **params) -> None:
         """Change parameters (used by curricula); unknown names raise."""

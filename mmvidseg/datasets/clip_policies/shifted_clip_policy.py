@@ -17,22 +17,40 @@ class ShiftedClipPolicy(BaseClipPolicy):
     (frame 0's "previous" frame is frame 1).
 
     The returned list holds the clip followed by the shifted clip
-    (``2 * clip_len`` frames); the key frame is at position ``clip_len - 1``.
+    (``2 * clip_len`` frames, :attr:`clip_bounds` ``[(0, L), (L, 2 L)]``);
+    the key frame is at position ``clip_len - 1``. As in MS-TFAL, only the
+    first clip is supervised by default (the shifted clip provides the
+    previous frames' features and labels for the affinity).
 
     Args:
         clip_len (int): Frames per clip.
         shift (int): Temporal shift of the second clip.
+        supervise_shifted (bool): Also mark the shifted clip's frames as
+            supervised. Default False.
     """
 
-    def __init__(self, clip_len: int = 4, shift: int = -1) -> None:
+    def __init__(self,
+                 clip_len: int = 4,
+                 shift: int = -1,
+                 supervise_shifted: bool = False) -> None:
         if clip_len < 1 or shift == 0:
             raise ValueError('clip_len must be >= 1 and shift non-zero')
         self._clip_len = int(clip_len)
         self.shift = int(shift)
+        self.supervise_shifted = bool(supervise_shifted)
 
     @property
     def clip_len(self) -> int:
         return 2 * self._clip_len
+
+    @property
+    def clip_bounds(self) -> List[Tuple[int, int]]:
+        length = self._clip_len
+        return [(0, length), (length, 2 * length)]
+
+    @property
+    def supervised_clips(self) -> List[bool]:
+        return [True, self.supervise_shifted]
 
     def sample(self, key_frame: int, num_frames: int,
                labelled: Optional[Sequence[bool]]) -> Tuple[List[int], int]:

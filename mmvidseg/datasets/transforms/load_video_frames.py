@@ -8,6 +8,8 @@ from mmcv.transforms import BaseTransform
 
 from mmvidseg.registry import TRANSFORMS
 
+from .frame_keys import frame_results
+
 
 def _read_bytes(path: str, backend_args: Optional[dict], what: str) -> bytes:
     try:
@@ -91,9 +93,10 @@ class LoadVideoFrames(BaseTransform):
     Required keys: ``img_path`` (list), optional ``seg_map_path`` (list with
     ``None`` for unlabelled frames). A single path is treated as a clip of one.
 
-    Added keys (lists with one entry per frame, oldest first): ``img``,
-    ``img_shape``, ``ori_shape``, ``scale_factor``, ``flip``,
-    ``flip_direction`` and, with labels, ``gt_seg_map`` (``ignore_index``
+    Added keys (lists with one entry per frame, oldest first, see
+    :func:`frame_keys.frame_results`): ``img``, ``img_path``, ``img_shape``,
+    ``ori_shape``, ``scale_factor``, ``flip``, ``flip_direction`` and, with
+    labels, ``gt_seg_map`` (``ignore_index``
     everywhere for unlabelled frames) and ``seg_fields``.
 
     Args:
@@ -145,12 +148,7 @@ class LoadVideoFrames(BaseTransform):
                 raise ValueError(
                     f'frame {p!r} is {img.shape[:2]} but frame '
                     f'{img_paths[0]!r} of the same clip is {shape0}')
-        results['img'] = imgs
-        results['img_shape'] = [img.shape[:2] for img in imgs]
-        results['ori_shape'] = [img.shape[:2] for img in imgs]
-        results['scale_factor'] = [(1.0, 1.0) for _ in imgs]
-        results['flip'] = [False for _ in imgs]
-        results['flip_direction'] = [None for _ in imgs]
+        results.update(frame_results(imgs, img_paths))
         if self.with_label and seg_paths is not None:
             segs = load_clip_labels(seg_paths, results['img_shape'],
                                     img_paths, results, self.ignore_index,

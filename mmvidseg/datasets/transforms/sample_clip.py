@@ -1,5 +1,5 @@
 """Turn a frame item into a clip of frames with a sampling policy."""
-from typing import Union
+from typing import List, Tuple, Union
 
 from mmcv.transforms import BaseTransform
 
@@ -16,8 +16,10 @@ class SampleClip(BaseTransform):
     ``video_seg_map_paths`` (attached by :class:`BaseVideoDataset`).
 
     Added keys: ``img_path`` and ``seg_map_path`` (lists, oldest first),
-    ``frame_ids`` and ``key_index``. The per-video tables are removed from the
-    results afterwards.
+    ``frame_ids``, ``key_index``, ``clip_bounds`` (the policy's clips as
+    ``(start, stop)`` positions, e.g. ``[(0, 4), (4, 8)]`` for a clip and its
+    shifted copy) and ``supervised`` (per frame: labelled and in a supervised
+    clip). The per-video tables are removed from the results afterwards.
 
     Args:
         policy (dict | BaseClipPolicy): A clip policy, e.g.
@@ -42,12 +44,37 @@ class SampleClip(BaseTransform):
         labelled = None if segs is None else [s is not None for s in segs]
         frame_ids, key_index = self.policy(results['frame_id'], len(imgs),
                                            labelled)
+        bounds = self._clip_bounds(len(frame_ids))
+        clip_sup = self.policy.supervised_clips
+        supervised = [False] * len(frame_ids)
+        for (start, stop), sup in zip(bounds, clip_sup):
+            for t in range(start, stop):
+                supervised[t] = bool(sup) and labelled is not None and \
+                    labelled[frame_ids[t]]
         results['frame_ids'] = list(frame_ids)
         results['key_index'] = key_index
+        results['clip_bounds'] = bounds
+        results['supervised'] = supervised
         results['img_path'] = [imgs[i] for i in frame_ids]
         results['seg_map_path'] = (None if segs is None else
                                    [segs[i] for i in frame_ids])
         return results
+
+    def _clip_bounds(self, num: int) -> List[Tuple[int, int]]:
+        """The policy's clip boundaries, checked against the sample."""
+        bounds = [(int(a), int(b)) for a, b in self.policy.clip_bounds]
+        stops = [0] + [b for _, b in bounds]
+        if (not bounds or [a for a, _ in bounds] != stops[:-1]
+                or any(b <= a for a, b in bounds) or stops[-1] != num):
+            raise ValueError(
+                f'{type(self.policy).__name__}.clip_bounds {bounds} do not '
+                f'tile the {num} sampled frames into consecutive clips')
+        if len(self.policy.supervised_clips) != len(bounds):
+            raise ValueError(
+                f'{type(self.policy).__name__}.supervised_clips has '
+                f'{len(self.policy.supervised_clips)} entries for '
+                f'{len(bounds)} clips')
+        return bounds
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(policy={self.policy!r})'

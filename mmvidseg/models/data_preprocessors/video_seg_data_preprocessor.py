@@ -17,7 +17,9 @@ class VideoSegDataPreProcessor(BaseDataPreprocessor):
     Each clip (T, C, H, W) is colour-converted and normalised per frame, then
     padded (one padding for the whole clip, bottom/right, as mmseg does) and
     the batch is stacked to (N, T, C, H, W). ``gt_sem_seg`` is padded with
-    ``seg_pad_val`` like mmseg's, and so is ``gt_clip_seg`` when present.
+    ``seg_pad_val`` like mmseg's, and so is ``gt_clip_seg`` when present;
+    per-pixel loss weights ``gt_clip_weight`` are padded with 0. The clip
+    metainfo (``key_index``, ``clip_bounds``, ``supervised``, ...) is kept.
     The arguments are those of :class:`mmseg.models.SegDataPreProcessor`.
 
     Args:
@@ -115,12 +117,16 @@ class VideoSegDataPreProcessor(BaseDataPreprocessor):
         return dict(inputs=inputs, data_samples=samples)
 
     def _pad_clip_labels(self, samples, hw) -> None:
+        """Pad ``gt_clip_seg`` with ``seg_pad_val`` and ``gt_clip_weight``
+        with 0 to the batch size ``hw`` (bottom/right)."""
         for s in samples:
-            if 'gt_clip_seg' not in s:
-                continue
-            seg = s.gt_clip_seg.data
-            pad = (0, max(hw[1] - seg.shape[-1], 0), 0,
-                   max(hw[0] - seg.shape[-2], 0))
-            if any(pad):
-                del s.gt_clip_seg.data
-                s.gt_clip_seg.data = F.pad(seg, pad, value=self.seg_pad_val)
+            for field, value in (('gt_clip_seg', self.seg_pad_val),
+                                 ('gt_clip_weight', 0.)):
+                if field not in s:
+                    continue
+                data = getattr(s, field).data
+                pad = (0, max(hw[1] - data.shape[-1], 0), 0,
+                       max(hw[0] - data.shape[-2], 0))
+                if any(pad):
+                    del getattr(s, field).data
+                    getattr(s, field).data = F.pad(data, pad, value=value)

@@ -3,20 +3,21 @@ from typing import List
 
 import torch
 from mmcv.cnn import ConvModule
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
 from mmvidseg.registry import MODELS
 
 from ..utils import memory_read_maps
+from .base_temporal_head import BaseTemporalHead
 
 
 @MODELS.register_module()
-class TemporalAttentionHead(BaseDecodeHead):
+class TemporalAttentionHead(BaseTemporalHead):
     """Key frame attends to memory frames, then fuse and classify.
 
     Inputs are clip features (N, T, C, h, w) with the key frame last (the
-    :class:`VideoEncoderDecoder` contract). Shared 3x3 key/value convolutions
+    :class:`BaseTemporalHead` contract); any T works
+    (``num_memory_frames`` is None). Shared 3x3 key/value convolutions
     embed every frame; the key frame's key queries the keys of the T-1 memory
     frames (all positions of all frames) and reads their values with
     :func:`memory_read_maps`; the readout is concatenated with the key frame's
@@ -29,7 +30,6 @@ class TemporalAttentionHead(BaseDecodeHead):
         affinity (str): Affinity of the read (see ``AFFINITIES``).
         **kwargs: See :class:`mmseg.models.decode_heads.BaseDecodeHead`.
     """
-    is_temporal = True
 
     def __init__(self,
                  key_channels: int = 32,
@@ -57,10 +57,7 @@ class TemporalAttentionHead(BaseDecodeHead):
         Returns:
             Tensor: Key-frame logits (N, num_classes, h, w).
         """
-        x = self._transform_inputs(inputs)
-        if x.dim() != 5:
-            raise ValueError('TemporalAttentionHead expects (N, T, C, h, w) '
-                             f'features, got {tuple(x.shape)}')
+        x = self.check_clip(self._transform_inputs(inputs))
         n, t, c, h, w = x.shape
         keys = self.key_conv(x.flatten(0, 1)).view(n, t, -1, h, w)
         values = self.value_conv(x.flatten(0, 1)).view(n, t, -1, h, w)

@@ -4,16 +4,16 @@ from typing import List
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
 from mmvidseg.registry import MODELS
 
 from ..utils import memory_read_maps
+from .base_temporal_head import BaseTemporalHead
 
 
 @MODELS.register_module()
-class TMAHead(BaseDecodeHead):
+class TMAHead(BaseTemporalHead):
     """Temporal Memory Attention head.
 
     Faithful to the original TMANet head:
@@ -30,7 +30,7 @@ class TMAHead(BaseDecodeHead):
     * output ``[V_q; R]`` (2 Cv channels), a 3x3 bottleneck to ``channels``,
       dropout and the classifier.
 
-    Inputs follow the :class:`VideoEncoderDecoder` contract: clip features
+    Inputs follow the :class:`BaseTemporalHead` contract: clip features
     (N, T + 1, C, h, w), memory frames oldest first, key frame last.
 
     Args:
@@ -42,7 +42,6 @@ class TMAHead(BaseDecodeHead):
         **kwargs: See :class:`mmseg.models.decode_heads.BaseDecodeHead`
             (``channels=512``, ``dropout_ratio=0.1`` in TMANet).
     """
-    is_temporal = True
 
     def __init__(self,
                  num_memory_frames: int,
@@ -94,11 +93,7 @@ class TMAHead(BaseDecodeHead):
             (N, T, Cv, h, w), query key (N, Ck, h, w), query value
             (N, Cv, h, w).
         """
-        if x.dim() != 5 or x.size(1) != self.num_memory_frames + 1:
-            raise ValueError(
-                f'TMAHead with {self.num_memory_frames} memory frames '
-                f'expects (N, {self.num_memory_frames + 1}, C, h, w) '
-                f'features, got {tuple(x.shape)}')
+        self.check_clip(x)
         m_keys = torch.stack(
             [conv(x[:, i]) for i, conv in enumerate(self.memory_key_convs)],
             1)

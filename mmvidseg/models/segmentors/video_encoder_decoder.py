@@ -3,27 +3,56 @@ from collections import deque
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmseg.models.segmentors import EncoderDecoder
-from mmseg.utils import OptSampleList, SampleList
+from mmseg.models.utils import resize
+from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
 from mmvidseg.registry import MODELS
+
+from ..decode_heads import BaseTemporalHead
+from .frame_supervision import frame_head_loss, frame_targets
+from .streaming_mixin import StreamingMixin
 
 Feats = Tuple[Tensor, ...]
 
 
 @MODELS.register_module()
-class VideoEncoderDecoder(EncoderDecoder):
+class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
     """EncoderDecoder over clips (N, T, C, H, W).
 
     The backbone (and neck) runs on the N*T frames as one batch and every
     feature level is regrouped to (N, T, C, h, w). A *temporal* decode head
-    (one with ``is_temporal = True``) receives these 5-D features with the
+    (a :class:`BaseTemporalHead`) receives these 5-D features with the
     key frame moved to the **last** temporal position (memory frames first,
     oldest first); any other head, and every auxiliary head, receives the key
     frame's (N, C, h, w) features, so stock mmseg heads work unchanged.
+    A temporal head reads one clip per sample: a sample whose metainfo
+    ``clip_bounds`` holds several clips (``ShiftedClipPolicy``) is rejected.
+
+    Supervision (``train_cfg=dict(supervise=...)``):
+
+    * ``'key_frame'`` (default): the decode head's output is supervised by
+      the key frame's ``gt_sem_seg``, as in mmseg;
+    * ``'all_frames'``: a per-frame (non-temporal) decode head, and every
+      auxiliary head, run on every frame marked ``supervised`` in the
+      metainfo (of every clip of the sample) and each frame is supervised by
+      its label in ``gt_clip_seg`` (T, H, W). Each ``loss_decode`` module is
+      called with an element-wise ``weight`` (M, H, W): the sample's
+      ``loss_weight`` metainfo (default 1) times its ``gt_clip_weight``
+      (T, H, W) when present (times the head's pixel sampler weight). With
+      mmseg's ``CrossEntropyLoss`` (``reduction='mean'``) this gives
+      ``sum(w * CE) / D`` over the M supervised frames, where ``D`` is the
+      number of their pixels (``avg_non_ignore=False``, ignored pixels
+      count in ``D``) or of their non-ignored pixels
+      (``avg_non_ignore=True``); weights do not enter ``D``, so a sample with
+      ``loss_weight=0`` adds nothing to the sum but still to ``D``. With all
+      weights 1 no ``weight`` is passed (any mmseg loss works); otherwise the
+      loss must accept an element-wise ``weight`` (CrossEntropyLoss,
+      FocalLoss). :meth:`forward_all_frames` gives every frame's logits.
 
     Inference supports mmseg's ``whole`` and ``slide`` modes; in ``slide``
     mode every frame of the clip is cropped with the same window.
@@ -32,14 +61,17 @@ class VideoEncoderDecoder(EncoderDecoder):
     the key frame of each sample only, caches the backbone features of the
     last ``T`` frames per slide window (a bounded deque) and builds the
     temporal head's input from the cache, so a video costs one backbone pass
-    per frame. The cache starts as the first frame repeated and is reset when
-    ``video_id`` changes or :meth:`reset_state` is called.
+    per frame. The cache starts as the first frame repeated and is reset by
+    the streaming contract (:class:`StreamingMixin`: ``video_id`` changes, the
+    frame index does not advance, or :meth:`reset_state` is called).
 
     Args:
         stream_cfg (dict, optional): ``dict(num_ref_frames=int)`` to enable
             streaming inference.
-        **kwargs: See :class:`mmseg.models.EncoderDecoder`.
+        **kwargs: See :class:`mmseg.models.EncoderDecoder`; ``train_cfg``
+            may hold ``supervise`` (``'key_frame'`` or ``'all_frames'``).
     """
+    SUPERVISE_MODES = ('key_frame', 'all_frames')
 
     def __init__(self, *args, stream_cfg: Optional[dict] = None,
                  **kwargs) -> None:
@@ -54,13 +86,39 @@ class VideoEncoderDecoder(EncoderDecoder):
             if int(stream_cfg.get('num_ref_frames', 0)) < 0:
                 raise ValueError('stream_cfg.num_ref_frames must be >= 0')
         self.stream_cfg = stream_cfg
-        self._stream_video = None
         self._stream_cache: Dict[tuple, deque] = {}
+        self.supervise = (self.train_cfg or {}).get('supervise', 'key_frame')
+        if self.supervise not in self.SUPERVISE_MODES:
+            raise ValueError(
+                f'train_cfg.supervise must be one of {self.SUPERVISE_MODES}, '
+                f'got {self.supervise!r}')
+        if self.supervise == 'all_frames' and self.head_is_temporal:
+            raise ValueError(
+                "train_cfg.supervise='all_frames' needs a per-frame decode "
+                f'head; {type(self.decode_head).__name__} is temporal')
 
     # ------------------------------------------------------------------ utils
     @property
     def head_is_temporal(self) -> bool:
-        return bool(getattr(self.decode_head, 'is_temporal', False))
+        """Whether the decode head is a :class:`BaseTemporalHead`."""
+        return isinstance(self.decode_head, BaseTemporalHead)
+
+    def _check_clips(self, metas: Sequence[dict], num_frames: int) -> None:
+        """Reject multi-clip samples for a temporal head."""
+        if not self.head_is_temporal:
+            return
+        for meta in metas:
+            bounds = [tuple(b) for b in meta.get('clip_bounds',
+                                                 [(0, num_frames)])]
+            if bounds != [(0, num_frames)]:
+                raise ValueError(
+                    f'{type(self.decode_head).__name__} reads one clip of '
+                    f'{num_frames} frames per sample, but sample '
+                    f'{meta.get("video_id")!r}/{meta.get("frame_id")!r} has '
+                    f'clip_bounds {bounds}, not [(0, {num_frames})] '
+                    '(several clips come from e.g. ShiftedClipPolicy); use a '
+                    "per-frame head with train_cfg=dict(supervise="
+                    "'all_frames') or a model that handles several clips")
 
     @staticmethod
     def _key_index(data_samples: OptSampleList, num_frames: int) -> int:
@@ -104,7 +162,11 @@ class VideoEncoderDecoder(EncoderDecoder):
 
     # ---------------------------------------------------------------- training
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        if self.supervise == 'all_frames':
+            return self._all_frames_loss(inputs, data_samples)
         feats = self.extract_feat(inputs)
+        self._check_clips([s.metainfo for s in data_samples],
+                          feats[0].size(1))
         key = self._key_index(data_samples, feats[0].size(1))
         losses = self._decode_head_forward_train(
             self._head_inputs(feats, key), data_samples)
@@ -114,10 +176,65 @@ class VideoEncoderDecoder(EncoderDecoder):
                                                    data_samples))
         return losses
 
+    def _all_frames_loss(self, inputs: Tensor,
+                         data_samples: SampleList) -> dict:
+        """Per-frame losses of the supervised frames (see the class doc)."""
+        if inputs.dim() == 4:
+            inputs = inputs[:, None]
+        n, t = inputs.shape[:2]
+        rows, labels, weight = frame_targets(data_samples, n, t)
+        flat = inputs.flatten(0, 1)[rows]
+        feats = EncoderDecoder.extract_feat(self, flat)
+        losses = add_prefix(
+            frame_head_loss(self.decode_head, feats, labels, weight),
+            'decode')
+        if self.with_auxiliary_head:
+            if isinstance(self.auxiliary_head, nn.ModuleList):
+                for idx, head in enumerate(self.auxiliary_head):
+                    losses.update(add_prefix(
+                        frame_head_loss(head, feats, labels, weight),
+                        f'aux_{idx}'))
+            else:
+                losses.update(add_prefix(
+                    frame_head_loss(self.auxiliary_head, feats, labels,
+                                    weight), 'aux'))
+        return losses
+
+    def forward_all_frames(self, inputs: Tensor,
+                           resize_to_input: bool = True) -> Tensor:
+        """Logits of every frame from the per-frame decode head.
+
+        Args:
+            inputs (Tensor): (N, T, C, H, W) clips (all clips of a sample).
+            resize_to_input (bool): Resize the logits bilinearly to (H, W).
+
+        Returns:
+            Tensor: (N, T, K, H, W) logits ((N, T, K, h, w) without resizing).
+
+        Raises:
+            ValueError: The decode head is temporal.
+        """
+        if self.head_is_temporal:
+            raise ValueError(
+                'forward_all_frames needs a per-frame decode head; '
+                f'{type(self.decode_head).__name__} is temporal')
+        if inputs.dim() == 4:
+            inputs = inputs[:, None]
+        n, t = inputs.shape[:2]
+        feats = EncoderDecoder.extract_feat(self, inputs.flatten(0, 1))
+        logits = self.decode_head.forward(feats)
+        if resize_to_input:
+            logits = resize(logits, size=inputs.shape[-2:], mode='bilinear',
+                            align_corners=self.decode_head.align_corners)
+        return logits.view(n, t, *logits.shape[1:])
+
     def _forward(self,
                  inputs: Tensor,
                  data_samples: OptSampleList = None) -> Tensor:
         feats = self.extract_feat(inputs)
+        if data_samples:
+            self._check_clips([s.metainfo for s in data_samples],
+                              feats[0].size(1))
         key = self._key_index(data_samples, feats[0].size(1))
         return self.decode_head.forward(self._head_inputs(feats, key))
 
@@ -140,10 +257,8 @@ class VideoEncoderDecoder(EncoderDecoder):
             if inputs.size(0) != 1:
                 raise ValueError('streaming inference takes one frame per '
                                  f'step, got a batch of {inputs.size(0)}')
-            video = metas[0].get('video_id')
-            if video is None or video != self._stream_video:
-                self.reset_state()
-                self._stream_video = video
+            self.begin_frame(metas[0].get('video_id'),
+                             metas[0].get('frame_id'))
             inputs = inputs[:, key:key + 1]
             metas = [dict(m, key_index=0) for m in metas]
         seg_logits = self.inference(inputs, metas)
@@ -161,9 +276,8 @@ class VideoEncoderDecoder(EncoderDecoder):
             ValueError: A temporal head that does not tell how many memory
                 frames it reads, and no ``num_ref_frames`` given.
         """
-        if num_ref_frames is None:
-            num_ref_frames = getattr(self.decode_head, 'num_memory_frames',
-                                     None)
+        if num_ref_frames is None and self.head_is_temporal:
+            num_ref_frames = self.decode_head.num_memory_frames
         if num_ref_frames is None:
             if self.head_is_temporal:
                 raise ValueError(
@@ -174,14 +288,18 @@ class VideoEncoderDecoder(EncoderDecoder):
         self.stream_cfg = dict(num_ref_frames=int(num_ref_frames))
         self.reset_state()
 
+    @property
+    def is_streaming(self) -> bool:
+        """Whether ``predict`` runs in streaming mode."""
+        return self.stream_cfg is not None
+
     def disable_streaming(self) -> None:
         """Back to clip-mode inference."""
         self.stream_cfg = None
         self.reset_state()
 
-    def reset_state(self) -> None:
-        """Forget the streaming feature cache (call between videos)."""
-        self._stream_video = None
+    def _reset_stream_state(self) -> None:
+        """Forget the streaming feature cache."""
         self._stream_cache = {}
 
     def _streamed_feats(self, feats: List[Tensor], window: tuple) -> list:
@@ -213,6 +331,8 @@ class VideoEncoderDecoder(EncoderDecoder):
         if self.stream_cfg is not None and not self.training:
             feats = self._streamed_feats(feats, window)
             key = feats[0].size(1) - 1
+        else:
+            self._check_clips(batch_img_metas, inputs.size(1))
         return self.decode_head.predict(
             self._head_inputs(feats, key), batch_img_metas, self.test_cfg)
 

@@ -49,3 +49,28 @@ def test_test_mode_stacks_and_checks_sizes():
         pre(dict(inputs=[torch.zeros(2, 3, 4, 4), torch.zeros(3, 3, 4, 4)]))
     with pytest.raises(ValueError, match='expected a clip'):
         pre(dict(inputs=[torch.zeros(1, 2, 3, 4, 4)]))
+
+
+def test_clip_metainfo_kept_and_weights_padded_with_zero():
+    pre = VideoSegDataPreProcessor(size=(6, 8), test_cfg=dict(size=(6, 8)))
+    s = _sample(4, 5, 4)
+    s.gt_clip_weight = PixelData(data=torch.full((4, 4, 5), 0.5))
+    s.set_metainfo(dict(clip_bounds=[(0, 2), (2, 4)],
+                        supervised=[True, True, False, False],
+                        loss_weight=0.3))
+    clip = torch.zeros(4, 3, 4, 5, dtype=torch.uint8)
+    out = pre(dict(inputs=[clip], data_samples=[s]), training=True)
+    got = out['data_samples'][0]
+    assert got.clip_bounds == [(0, 2), (2, 4)]
+    assert got.supervised == [True, True, False, False]
+    assert got.loss_weight == 0.3
+    w = got.gt_clip_weight.data
+    assert w.shape == (4, 6, 8) and w.dtype == torch.float32
+    assert (w[:, :4, :5] == 0.5).all()
+    assert (w[:, 4:] == 0).all() and (w[:, :, 5:] == 0).all()
+    # test mode: padding info added, clip metainfo kept
+    s = _sample(4, 5, 4)
+    s.set_metainfo(dict(clip_bounds=[(0, 2), (2, 4)]))
+    out = pre(dict(inputs=[clip], data_samples=[s]), training=False)
+    got = out['data_samples'][0]
+    assert got.clip_bounds == [(0, 2), (2, 4)] and got.pad_shape == (6, 8)

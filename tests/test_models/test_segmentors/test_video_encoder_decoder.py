@@ -195,3 +195,57 @@ def test_tmanet_streaming_equals_clip_mode(tiny_model_cfg):
                                  _samples(1, 4, (32, 32)))[0]
     assert not torch.allclose(swapped.seg_logits.data,
                               straight.seg_logits.data, atol=1e-4)
+
+
+def test_two_clip_sample_reaches_the_model(tiny_model_cfg, tmp_path):
+    """ShiftedClipPolicy -> pipeline -> data preprocessor -> model."""
+    from mmengine.dataset import pseudo_collate
+
+    from mmvidseg.datasets import ProceduralVideoDataset
+    ds = ProceduralVideoDataset(
+        num_videos=1, num_frames=6, num_classes=3, img_size=(32, 32),
+        label_every=2, frames='all', cache_dir=str(tmp_path), pipeline=[
+            dict(type='SampleClip', policy=dict(type='ShiftedClipPolicy',
+                                                clip_len=2, shift=-1)),
+            dict(type='LoadVideoFrames'),
+            dict(type='PackVideoSegInputs'),
+        ])
+    items = [ds[i] for i in range(len(ds)) if ds.get_data_info(i)[
+        'frame_id'] in (3, 4)]
+    model = _model(tiny_model_cfg, temporal=False)
+    data = model.data_preprocessor(pseudo_collate(items), training=True)
+    x, samples = data['inputs'], data['data_samples']
+    assert x.shape == (2, 4, 3, 32, 32)
+    by_frame = {s.frame_id: s for s in samples}
+    for s in samples:
+        assert s.clip_bounds == [(0, 2), (2, 4)] and s.clip_len == 4
+        assert s.gt_clip_seg.data.shape == (4, 32, 32)
+    # frame 3: clip [2, 3], shifted [1, 2]; frames 1 and 3 are unlabelled
+    s = by_frame[3]
+    assert s.frame_ids == [2, 3, 1, 2] and s.key_index == 1
+    assert s.supervised == [True, False, False, False]
+    labels = s.gt_clip_seg.data
+    assert (labels[1] == 255).all() and (labels[2] == 255).all()
+    assert (labels[0] != 255).any() and torch.equal(labels[0], labels[3])
+    assert by_frame[4].supervised == [False, True, False, False]
+
+    # a temporal head refuses it instead of reading 3 memory frames
+    temporal = _model(tiny_model_cfg)
+    for call in (lambda: temporal.loss(x, samples),
+                 lambda: temporal._forward(x, samples),
+                 lambda: temporal.predict(x, samples)):
+        with pytest.raises(ValueError, match=r'TemporalAttentionHead reads '
+                           r'one clip .* clip_bounds \[\(0, 2\), \(2, 4\)\], '
+                           r'not \[\(0, 4\)\]'):
+            call()
+    # the per-frame path trains on the supervised frames of both clips
+    cfg = tiny_model_cfg(temporal=False)
+    cfg['train_cfg'] = dict(supervise='all_frames')
+    torch.manual_seed(0)
+    per_frame = MODELS.build(cfg)
+    calls = []
+    orig = per_frame.backbone.forward
+    per_frame.backbone.forward = lambda inp: calls.append(
+        inp.shape[0]) or orig(inp)
+    losses = per_frame.loss(x, samples)
+    assert calls == [2] and losses['decode.loss_ce'] > 0

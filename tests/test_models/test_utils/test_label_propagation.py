@@ -5,13 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmvidseg.apis.benchmark import PeakRSS
-from mmvidseg.apis.propagation_benchmark import (benchmark_propagation,
-                                                 propagate_all_frames)
 from mmvidseg.models.utils import (LabelPropagationState, labels_to_mask,
                                    minmax_normalize, propagate_step,
                                    propagate_video, radius_mask,
                                    upsample_labels)
+from mmvidseg.utils.benchmark import PeakRSS
+from mmvidseg.utils.benchmark_references import propagate_all_frames
+from mmvidseg.utils.read_benchmark import benchmark_propagation
 
 T, C, H, W, L, K = 8, 5, 6, 7, 3, 3
 
