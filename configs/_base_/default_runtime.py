@@ -1,5 +1,8 @@
 default_scope = 'mmseg'
 custom_imports = dict(imports=['mmvidseg'], allow_failed_imports=False)
+# checkpoints written to a temporary name and renamed: a run killed while
+# saving stays resumable (tools/train.py builds it through RUNNERS)
+runner_type = 'AtomicCheckpointRunner'
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -3,11 +3,16 @@ _base_ = [
     '../_base_/datasets/cityscapes_seq_769x769.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
 ]
-crop_size = (769, 769)
+# crop, classes and memory frames come from the dataset config, so the
+# pipeline, the data preprocessor, slide inference and the head agree
+crop_size = _base_.crop_size
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    decode_head=dict(num_memory_frames=2, num_classes=19, align_corners=True),
-    auxiliary_head=dict(num_classes=19, align_corners=True),
-    test_cfg=dict(mode='slide', crop_size=(769, 769), stride=(513, 513)))
+    decode_head=dict(
+        num_memory_frames=_base_.num_memory_frames,
+        num_classes=_base_.num_classes,
+        align_corners=True),
+    auxiliary_head=dict(num_classes=_base_.num_classes, align_corners=True),
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(513, 513)))
 randomness = dict(seed=0)

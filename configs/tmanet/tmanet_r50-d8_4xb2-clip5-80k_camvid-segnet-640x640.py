@@ -3,11 +3,15 @@ _base_ = [
     '../_base_/datasets/camvid_segnet_640x640.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
 ]
-crop_size = (640, 640)
+# crop, classes and memory frames come from the dataset config, so the
+# pipeline, the data preprocessor, slide inference and the head agree
+crop_size = _base_.crop_size
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    decode_head=dict(num_memory_frames=4, num_classes=11),
-    auxiliary_head=dict(num_classes=11),
-    test_cfg=dict(mode='slide', crop_size=(640, 640), stride=(512, 512)))
+    decode_head=dict(
+        num_memory_frames=_base_.num_memory_frames,
+        num_classes=_base_.num_classes),
+    auxiliary_head=dict(num_classes=_base_.num_classes),
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(512, 512)))
 randomness = dict(seed=0)

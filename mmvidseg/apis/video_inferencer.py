@@ -13,6 +13,7 @@ from mmengine.structures import PixelData
 from tqdm import tqdm
 
 from mmvidseg.datasets.davis_dataset import davis_palette
+from mmvidseg.datasets.transforms.frame_keys import frame_results
 from mmvidseg.models.segmentors.streaming_mixin import (GIVEN_MASK_FIELD,
                                                         StreamingMixin)
 from mmvidseg.registry import MODELS
@@ -105,12 +106,9 @@ class VideoInferencer:
 
     def _pack(self, frame: np.ndarray, name: str, video_id: str,
               index: int, given: Optional[np.ndarray] = None) -> dict:
-        hw = frame.shape[:2]
-        results = dict(
-            img=[frame], img_shape=[hw], ori_shape=[hw],
-            scale_factor=[(1.0, 1.0)], flip=[False], flip_direction=[None],
-            img_path=[name], video_id=video_id, frame_id=index,
-            frame_ids=[index], key_index=0)
+        results = frame_results([frame], [name])
+        results.update(video_id=video_id, frame_id=index, frame_ids=[index],
+                       key_index=0)
         packed = self.pipeline(results)
         sample = packed['data_samples']
         if given is not None:

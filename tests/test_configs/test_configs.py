@@ -59,7 +59,8 @@ def test_config_builds(path):
     _cpu_norm(model_cfg)
     model = MODELS.build(model_cfg).eval()
     head = model.decode_head
-    t = getattr(head, 'num_memory_frames', 2) + 1
+    # None: a head that reads any number of memory frames
+    t = (getattr(head, 'num_memory_frames', None) or 2) + 1
     # every dataset config's clip length matches the head
     for split in ('train_dataloader', 'test_dataloader'):
         pipeline = cfg[split].dataset.pipeline
@@ -84,3 +85,138 @@ def _check_label_propagation(cfg):
     # stride 8 (ResNet, ViT-S/8) or 16 (ViT-S/16) features, L2-normalised
     assert feat.shape[-2:] in ((8, 12), (4, 6))
     assert torch.allclose(feat.norm(dim=1), torch.ones(1))
+
+
+# ------------------------------------------------------------ consistency
+def _transforms(pipeline):
+    """Every transform of a pipeline, broadcaster contents included."""
+    for step in pipeline:
+        yield step
+        yield from _transforms(step.get('transforms', []))
+
+
+def _clip_lens(pipeline):
+    """Frames of each clip of a sample (several: e.g. shifted clips)."""
+    from mmvidseg.registry import TASK_UTILS
+    for step in pipeline:
+        if step['type'] == 'SampleClip':
+            policy = TASK_UTILS.build(step['policy'])
+            bounds = getattr(policy, 'clip_bounds', [(0, policy.clip_len)])
+            return {stop - start for start, stop in bounds}
+    return set()
+
+
+def _problems(cfg):
+    """Values of a config that must agree but do not (empty: consistent)."""
+    model, out = cfg.model, []
+    head = model.get('decode_head') or {}
+    aux = model.get('auxiliary_head') or []
+    aux = aux if isinstance(aux, list) else [aux]
+    memory = head.get('num_memory_frames')
+    streams = bool(model.get('stream_cfg'))
+    cached = model.stream_cfg.get('num_ref_frames') if streams else None
+    if memory is None:
+        memory = cached
+    elif cached is not None and cached != memory:
+        out.append(f'stream_cfg.num_ref_frames {cached} != head '
+                   f'num_memory_frames {memory}')
+    preprocessor_size = (model.get('data_preprocessor') or {}).get('size')
+    splits = [s for s in ('train_dataloader', 'val_dataloader',
+                          'test_dataloader') if cfg.get(s)]
+    for split in splits:
+        dataset = cfg[split].dataset
+        pipeline = dataset.pipeline
+        # training clips feed the head; test clips too unless streaming
+        ok = set()
+        if memory is not None:
+            ok = {memory + 1}
+            if streams and split != 'train_dataloader':
+                ok.add(1)
+        for clip in sorted(_clip_lens(pipeline)):
+            if ok and clip not in ok:
+                out.append(f'{split}: clip of {clip} frames, model reads '
+                           f'{memory} memory frames')
+        for step in _transforms(pipeline):
+            if step['type'] == 'RandomCrop' and tuple(
+                    step['crop_size']) != tuple(preprocessor_size or ()):
+                out.append(f'{split}: RandomCrop {step["crop_size"]} != data '
+                           f'preprocessor size {preprocessor_size}')
+        classes = DATASETS.build(dict(dataset, lazy_init=True)).metainfo[
+            'classes']
+        heads = [('decode_head', head)] + [('auxiliary_head', a) for a in aux]
+        for name, h in heads:
+            if 'num_classes' in h and h['num_classes'] != len(classes):
+                out.append(f'{split}: {name}.num_classes {h["num_classes"]} '
+                           f'!= {len(classes)} dataset classes')
+    test_cfg = model.get('test_cfg') or {}
+    if test_cfg.get('mode') == 'slide' and tuple(
+            test_cfg['crop_size']) != tuple(preprocessor_size or ()):
+        out.append(f'test_cfg.crop_size {test_cfg["crop_size"]} != data '
+                   f'preprocessor size {preprocessor_size}')
+    return out
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_values_agree(path):
+    assert _problems(Config.fromfile(path)) == []
+
+
+def _set_offsets(pipeline, offsets):
+    [s for s in pipeline if s['type'] == 'SampleClip'][0]['policy'] = dict(
+        type='FixedOffsetClipPolicy', offsets=offsets)
+
+
+def _set_random_crop(pipeline, size):
+    [s for s in _transforms(pipeline)
+     if s['type'] == 'RandomCrop'][0]['crop_size'] = size
+
+
+@pytest.mark.parametrize('mutate, expected', [
+    (lambda c: c.model.decode_head.update(num_memory_frames=3),
+     'model reads 3 memory frames'),
+    (lambda c: _set_offsets(c.test_dataloader.dataset.pipeline, (-1, )),
+     'test_dataloader: clip of 2 frames'),
+    (lambda c: _set_offsets(c.train_dataloader.dataset.pipeline, ()),
+     'train_dataloader: clip of 1 frames'),
+    (lambda c: _set_random_crop(c.train_dataloader.dataset.pipeline,
+                                (512, 512)), 'RandomCrop (512, 512)'),
+    (lambda c: c.model.data_preprocessor.update(size=(512, 512)),
+     'preprocessor size (512, 512)'),
+    (lambda c: c.model.test_cfg.update(crop_size=(512, 512)),
+     'test_cfg.crop_size (512, 512)'),
+    (lambda c: c.model.decode_head.update(num_classes=18),
+     'decode_head.num_classes 18 != 19'),
+    (lambda c: c.model.auxiliary_head.update(num_classes=18),
+     'auxiliary_head.num_classes 18 != 19'),
+    (lambda c: c.train_dataloader.dataset.update(
+        type='CamVidVideoDataset', layout='segnet'),
+     'decode_head.num_classes 19 != 11'),
+    (lambda c: c.model.update(stream_cfg=dict(num_ref_frames=1)),
+     'stream_cfg.num_ref_frames 1 != head num_memory_frames 2'),
+])
+def test_config_disagreement_detected(repo_root, mutate, expected):
+    cfg = Config.fromfile(
+        osp.join(repo_root, 'configs', 'tmanet',
+                 'tmanet_r18-d8_4xb2-clip3-80k_cityscapes-seq-769x769.py'))
+    assert _problems(cfg) == []
+    mutate(cfg)
+    problems = _problems(cfg)
+    assert len(problems) >= 1 and any(expected in p for p in problems), (
+        problems)
+
+
+def test_streaming_config_disagreement_detected(repo_root):
+    cfg = Config.fromfile(
+        osp.join(repo_root, 'configs', 'demo',
+                 'tempattn_r18-tiny_1xb8-clip3-600it_procedural-96x96.py'))
+    # the streaming test clip (1 frame) is fine, the cache size must match
+    assert _problems(cfg) == []
+    cfg.model.stream_cfg.num_ref_frames = 1
+    assert _problems(cfg) == [
+        'train_dataloader: clip of 3 frames, model reads 1 memory frames']
+    # without streaming, a one-frame test clip cannot feed the head
+    cfg.model.stream_cfg = None
+    cfg.model.decode_head.num_memory_frames = 2
+    assert _problems(cfg) == [
+        'val_dataloader: clip of 1 frames, model reads 2 memory frames',
+        'test_dataloader: clip of 1 frames, model reads 2 memory frames']

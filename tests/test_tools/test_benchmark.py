@@ -43,3 +43,18 @@ def test_benchmark_propagation_and_memory_read(repo_root):
                 'memory-read', '--shape', '64', '64', '--iters', '2',
                 '--warmup', '1'])
     assert 'sdpa read' in proc.stdout and 'plain read' in proc.stdout
+
+
+def test_benchmark_shape_and_errors(repo_root):
+    cfg = osp.join(repo_root, 'configs', 'demo',
+                   'tempattn_r18-tiny_1xb8-clip3-600it_procedural-96x96.py')
+    # --shape reaches the data preprocessor (it pads to the 96x96 crop)
+    proc = run([tool('analysis_tools/benchmark.py'), cfg, '--mode', 'train',
+                '--shape', '64', '80', '--iters', '1', '--warmup', '0'])
+    line = [x for x in proc.stdout.splitlines() if x.startswith('train:')][0]
+    assert 'input 64x80' in line
+    # decided from the built model: this one does not propagate masks
+    proc = run([tool('analysis_tools/benchmark.py'), cfg, '--mode',
+                'propagation'], check=False)
+    assert proc.returncode == 1
+    assert 'is not a label-propagation model' in proc.stderr

@@ -24,6 +24,7 @@ from mmengine.logging import MMLogger
 
 from mmvidseg.evaluation.folder_scorer import (FOLDER_READERS, report_to_json,
                                                score_folder, write_report)
+from mmvidseg.utils.cli import report_errors
 
 
 class _Stderr:
@@ -67,16 +68,11 @@ def main(argv: Optional[List[str]] = None) -> None:
         if isinstance(handler, logging.StreamHandler) and \
                 not isinstance(handler, logging.FileHandler):
             handler.stream = _Stderr()
-    try:
+    with report_errors(f'score_folder.py {args.metric}', args.debug):
         reader = FOLDER_READERS[args.metric].from_args(args)
         report = score_folder(reader, nproc=args.nproc)
         if args.out:
             write_report(args.out, report)
-    except Exception as exc:
-        if args.debug:
-            raise
-        message = ' '.join(str(exc).split()) or type(exc).__name__
-        sys.exit(f'score_folder.py {args.metric}: error: {message}')
     print(report_to_json(report))
 
 

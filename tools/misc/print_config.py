@@ -3,7 +3,7 @@ import argparse
 
 from mmengine.config import DictAction
 
-from mmvidseg.apis.runner_helpers import load_run_config
+from mmvidseg.utils.runner_helpers import load_run_config
 
 
 def main():

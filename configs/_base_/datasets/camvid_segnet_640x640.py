@@ -4,6 +4,7 @@
 # (1 Hz in train/test, 15 Hz in val), not the previous video frames.
 _base_ = './camvid_video_640x640.py'
 data_root = 'data/camvid_segnet/'
+num_classes = 11
 train_dataloader = dict(
     dataset=dict(data_root=data_root, layout='segnet', split='train'))
 val_dataloader = dict(

@@ -3,8 +3,11 @@
 # the four previous video frames from images_sequence/ as memory (T = 4).
 dataset_type = 'CamVidVideoDataset'
 data_root = 'data/camvid/'
+num_classes = 12
 crop_size = (640, 640)
-memory_offsets = (-4, -3, -2, -1)
+# the head's memory frames and the clip offsets derive from this one value
+num_memory_frames = 4
+memory_offsets = tuple(range(-num_memory_frames, 0))
 img_scale = (960, 720)
 train_pipeline = [
     dict(

@@ -3,8 +3,11 @@
 # previous frames from leftImg8bit_sequence as memory (TMANet: T = 2).
 dataset_type = 'CityscapesSeqDataset'
 data_root = 'data/cityscapes/'
+num_classes = 19
 crop_size = (769, 769)
-memory_offsets = (-2, -1)
+# the head's memory frames and the clip offsets derive from this one value
+num_memory_frames = 2
+memory_offsets = tuple(range(-num_memory_frames, 0))
 train_pipeline = [
     dict(
         type='SampleClip',

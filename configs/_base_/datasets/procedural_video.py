@@ -3,10 +3,13 @@ dataset_type = 'ProceduralVideoDataset'
 num_classes = 4
 img_size = (96, 96)
 crop_size = (96, 96)
+# the model's memory frames and the clip offsets derive from this one value
+num_memory_frames = 2
+memory_offsets = tuple(range(-num_memory_frames, 0))
 train_pipeline = [
     dict(
         type='SampleClip',
-        policy=dict(type='FixedOffsetClipPolicy', offsets=(-2, -1))),
+        policy=dict(type='FixedOffsetClipPolicy', offsets=memory_offsets)),
     dict(type='LoadVideoFrames'),
     dict(
         type='ClipTransformBroadcaster',

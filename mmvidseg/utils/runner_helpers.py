@@ -1,13 +1,14 @@
 """Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+import argparse
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config, DictAction  # noqa: F401 (re-export)
 
-from mmvidseg.utils.config_check import check_config_keys
+from .config_check import check_config_keys
 
 
-def add_runner_args(parser) -> None:
+def add_runner_args(parser: argparse.ArgumentParser) -> None:
     """``--cfg-options``, ``--launcher`` and ``--local-rank`` for the tools."""
     parser.add_argument(
         '--cfg-options',
