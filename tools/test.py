@@ -4,11 +4,12 @@ import argparse
 from mmengine.runner import Runner
 
 import mmvidseg  # noqa: F401 (registers the modules)
-from mmvidseg.apis.runner_helpers import (add_prediction_writer,
-                                          add_runner_args, enable_show_dir,
-                                          load_run_config,
-                                          setup_cpu_distributed,
-                                          teardown_distributed)
+from mmvidseg.registry import RUNNERS
+from mmvidseg.utils.runner_helpers import (add_prediction_writer,
+                                           add_runner_args, enable_show_dir,
+                                           load_run_config,
+                                           setup_cpu_distributed,
+                                           teardown_distributed)
 
 
 def parse_args():
@@ -42,7 +43,9 @@ def main():
     if args.out:
         add_prediction_writer(cfg, args.out)
     setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    # a Runner subclass when the config names one (runner_type)
+    runner = (RUNNERS.build(cfg) if 'runner_type' in cfg else
+              Runner.from_cfg(cfg))
     runner.test()
     del runner
     teardown_distributed()

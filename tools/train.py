@@ -4,10 +4,11 @@ import argparse
 from mmengine.runner import Runner
 
 import mmvidseg  # noqa: F401 (registers the modules)
-from mmvidseg.apis.runner_helpers import (add_runner_args, enable_amp,
-                                          load_run_config,
-                                          setup_cpu_distributed,
-                                          teardown_distributed)
+from mmvidseg.registry import RUNNERS
+from mmvidseg.utils.runner_helpers import (add_runner_args, enable_amp,
+                                           load_run_config,
+                                           setup_cpu_distributed,
+                                           teardown_distributed)
 
 
 def parse_args():
@@ -32,7 +33,9 @@ def main():
         enable_amp(cfg)
     cfg.resume = args.resume or cfg.get('resume', False)
     setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    # a Runner subclass when the config names one (runner_type)
+    runner = (RUNNERS.build(cfg) if 'runner_type' in cfg else
+              Runner.from_cfg(cfg))
     runner.train()
     del runner
     teardown_distributed()

@@ -1,8 +1,9 @@
-from .hooks import VideoPredictionWriterHook
-from .runner import (VideoTestLoop, VideoValLoop, evaluate_all_ranks,
-                     reset_model_state)
+from .hooks import StageScheduleHook, VideoPredictionWriterHook
+from .runner import (AtomicCheckpointRunner, VideoTestLoop, VideoValLoop,
+                     evaluate_all_ranks, reset_model_state)
 
 __all__ = [
+    'AtomicCheckpointRunner', 'StageScheduleHook',
     'VideoPredictionWriterHook', 'VideoTestLoop', 'VideoValLoop',
     'evaluate_all_ranks', 'reset_model_state'
 ]

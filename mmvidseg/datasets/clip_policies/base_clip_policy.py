@@ -64,7 +64,17 @@ class BaseClipPolicy:
         return [True] * len(self.clip_bounds)
 
     def update(self, **params) -> None:
-        """Change parameters (used by curricula); unknown names raise."""
+        """Change parameters, e.g. ``update(max_skip=10)``.
+
+        Called by :class:`mmvidseg.engine.StageScheduleHook` for every
+        :class:`SampleClip` of the train dataset (``clip_policy`` actions).
+        Values are set as given. Changing a policy in the main process does
+        not reach dataloader workers that already exist (they hold copies);
+        the hook re-creates the train dataloader's workers afterwards.
+
+        Raises:
+            KeyError: A name that is not a public parameter of the policy.
+        """
         for name, value in params.items():
             if not hasattr(self, name) or name.startswith('_'):
                 raise KeyError(
