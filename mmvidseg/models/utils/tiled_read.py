@@ -52,10 +52,10 @@ def far_mask(rows: Tuple[int, int], cols: Tuple[int, int],
              table: Tensor) -> Tensor:
     """(m, P) bool: queries ``[r0:r1, c0:c1]`` x keys of the band."""
     dev = table.device
-    dy = torch.arange(*rows, device=dev, dtype=torch.int32)[:, None] - \
-        torch.arange(*band_rows, device=dev, dtype=torch.int32)
-    dx = torch.arange(*cols, device=dev, dtype=torch.int32)[:, None] - \
-        torch.arange(*band_cols, device=dev, dtype=torch.int32)
+    dy = torch.arange(*rows, device=dev)[:, None] - \
+        torch.arange(*band_rows, device=dev)
+    dx = torch.arange(*cols, device=dev)[:, None] - \
+        torch.arange(*band_cols, device=dev)
     d2 = dy.square()[:, None, :, None] + dx.square()[None, :, None, :]
     return table[d2.flatten(2).flatten(0, 1)]
 
@@ -127,27 +127,18 @@ def _scale_(logits: Tensor, scale: float, temperature: float) -> Tensor:
     return logits
 
 
-def _gather(values: Tensor, idx: Tensor) -> Tensor:
-    """values (B, N, Cv), idx (B, m, k) -> (B, m, k, Cv)."""
-    b, n = values.shape[:2]
-    if b > 1:
-        idx = idx + (torch.arange(b, device=idx.device) * n)[:, None, None]
-    return values.reshape(b * n, -1)[idx]
-
-
 def _tokens(tensors: List[Tensor]) -> Tensor:
-    """Entries (B, ..., C) -> one (B, N, C) tensor."""
-    b, c = tensors[0].size(0), tensors[0].size(-1)
+    """Entries (..., C) of one batch element -> one (N, C) tensor."""
+    c = tensors[0].size(-1)
     if len(tensors) == 1:
-        return tensors[0].reshape(b, -1, c)
-    return torch.cat([t.reshape(b, -1, c) for t in tensors], 1)
+        return tensors[0].reshape(-1, c)
+    return torch.cat([t.reshape(-1, c) for t in tensors])
 
 
 def _band(q: Tensor, group: KeyGroup, tile: Tuple[int, int, int, int],
-          hw: Tuple[int, int], tables: Dict) -> tuple:
-    """Logits (B, m, n P) and values (B, n P, Cv) of a radius group's band
-    around a query tile (None when every key is masked)."""
-    b = q.size(0)
+          hw: Tuple[int, int], tables: Dict, i: int) -> tuple:
+    """Logits (m, n P) and values (n P, Cv) of a radius group's band around
+    a query tile, batch element ``i`` (None when every key is masked)."""
     h, w = hw
     r0, r1, c0, c1 = tile
     reach = reach_of(group.radius, h, w)
@@ -155,21 +146,19 @@ def _band(q: Tensor, group: KeyGroup, tile: Tuple[int, int, int, int],
         return None, None
     b0, b1 = max(r0 - reach, 0), min(r1 + reach, h)
     d0, d1 = max(c0 - reach, 0), min(c1 + reach, w)
-    keys = torch.stack([k[:, b0:b1, d0:d1] for k in group.keys], 1)
-    values = torch.stack([v[:, b0:b1, d0:d1] for v in group.values], 1)
-    cache_key = (h, w, group.radius, tile)
-    if cache_key not in tables:
-        tkey = (h, w, group.radius)
-        if tkey not in tables:
-            tables[tkey] = _far_table(h, w, group.radius, q.device)
-        far = far_mask((r0, r1), (c0, c1), (b0, b1), (d0, d1), tables[tkey])
-        tables[cache_key] = far if bool(far.any()) else None
-    far = tables[cache_key]
-    logits = torch.bmm(q, keys.reshape(b, -1, keys.size(-1)).transpose(1, 2))
-    if far is not None:
-        logits.view(b, far.size(0), -1, far.size(1)).masked_fill_(
-            far[None, :, None], MASK_VALUE)
-    return logits, values.reshape(b, -1, values.size(-1))
+    keys = torch.stack([k[i, b0:b1, d0:d1] for k in group.keys])
+    values = torch.stack([v[i, b0:b1, d0:d1] for v in group.values])
+    tkey = (h, w, group.radius)
+    if tkey not in tables:
+        tables[tkey] = _far_table(h, w, group.radius, q.device)
+    # per tile, not cached: keeping every tile's mask alive pins the heap
+    # (glibc then keeps ~100 MiB more resident at DAVIS size)
+    far = far_mask((r0, r1), (c0, c1), (b0, b1), (d0, d1), tables[tkey])
+    logits = q @ keys.view(-1, keys.size(-1)).t()
+    if bool(far.any()):
+        logits.view(far.size(0), -1, far.size(1)).masked_fill_(
+            far[:, None], MASK_VALUE)
+    return logits, values.view(-1, values.size(-1))
 
 
 def tiled_read(query: Tensor,
@@ -198,10 +187,11 @@ def tiled_read(query: Tensor,
         topk (int, optional): Keys kept per query.
         chunk_size (int, optional): Queries per tile (None: all), shrunk so
             that a tile's blocks stay within ``max_block`` elements.
-        max_block (int): Largest (B x tile x keys) logit block, and (B x
-            tile x top-k x Cv) gathered-value block, allocated.
-        tables (dict, optional): Cache of radius masks (per grid and tile);
-            pass the same dict across reads on one grid to reuse them.
+        max_block (int): Largest (tile x keys) logit block, and (tile x
+            top-k x Cv) gathered-value block, allocated (batch elements are
+            read one after the other).
+        tables (dict, optional): Cache of the radius tables (per grid and
+            radius); pass the same dict across reads to reuse them.
 
     Returns:
         Tensor: (B, M, Cv) or (B, h, w, Cv).
@@ -209,69 +199,80 @@ def tiled_read(query: Tensor,
     if not groups:
         raise ValueError('nothing to read: the memory is empty')
     grid = query.dim() == 4
-    b, c = query.size(0), query.size(-1)
+    c = query.size(-1)
     hw = tuple(query.shape[1:3]) if grid else None
     if any(g.radius is not None for g in groups) and not grid:
         raise ValueError('a key group with a radius needs (B, h, w, C) '
                          'queries on the keys\' grid')
     tables = {} if tables is None else tables
     num_q = hw[0] * hw[1] if grid else query.size(1)
-    cv = groups[0].values[0].size(-1)
-    flat = [None if g.radius is not None else
-            (_tokens(g.keys).transpose(1, 2), _tokens(g.values))
-            for g in groups]
-    out = query.new_empty(query.shape[:-1] + (cv, ))
-    for tile in plan_tiles(num_q, hw, groups, b, chunk_size, max_block,
-                           topk):
-        r0, r1, c0, c1 = tile
-        q = (query[:, r0:r1, c0:c1] if grid else query[:, r0:r1]).reshape(
-            b, -1, c)
-        parts = []
-        for g, kv in zip(groups, flat):
-            if kv is None:
-                logits, values = _band(q, g, tile, hw, tables)
-                if logits is None:
-                    continue
+    out = query.new_empty(query.shape[:-1] +
+                          (groups[0].values[0].size(-1), ))
+    tiles = plan_tiles(num_q, hw, groups, 1, chunk_size, max_block, topk)
+    # one batch element at a time: 2-D matrix products run faster than
+    # batched ones on CPU, and streaming batches are of one
+    for i in range(query.size(0)):
+        flat = [None if g.radius is not None else
+                (_tokens([k[i] for k in g.keys]).t(),
+                 _tokens([v[i] for v in g.values])) for g in groups]
+        for tile in tiles:
+            r0, r1, c0, c1 = tile
+            q = (query[i, r0:r1, c0:c1] if grid else
+                 query[i, r0:r1]).reshape(-1, c)
+            read = _read_tile(q, groups, flat, tile, hw, tables, i, scale,
+                              temperature, topk)
+            if grid:
+                out[i, r0:r1, c0:c1] = read.view(r1 - r0, c1 - c0, -1)
             else:
-                logits, values = torch.bmm(q, kv[0]), kv[1]
-            _scale_(logits, scale, temperature)
-            if topk is None:
-                parts.append((g, logits, values, None))
-                continue
-            top, idx = logits.topk(min(topk, logits.size(-1)), dim=-1)
-            del logits
-            parts.append((g, top, _gather(values, idx), idx))
-        logits = torch.cat([p[1] for p in parts], -1)
-        if topk is not None:
-            vals = torch.cat([p[2] for p in parts], 2)  # (B, m, <=2k, Cv)
-            sel = None
-            if len(parts) > 1:
-                logits, sel = logits.topk(min(topk, logits.size(-1)), dim=-1)
-                vals = vals.gather(2, sel[..., None].expand(-1, -1, -1, cv))
-            weights = logits.softmax(-1)
-            read = (vals * weights[..., None]).sum(2)
-            _add_usage_topk(parts, sel, weights)
-        else:
-            weights = logits.softmax(-1)
-            read, start = 0, 0
-            for g, lg, vals, _ in parts:
-                n = lg.size(-1)
-                wg = weights[..., start:start + n]
-                read = read + torch.bmm(wg, vals)
-                if g.usage is not None:
-                    g.usage += wg.sum(1).view(b, len(g.keys), -1).sum(-1)
-                start += n
-        if grid:
-            out[:, r0:r1, c0:c1] = read.view(b, r1 - r0, c1 - c0, cv)
-        else:
-            out[:, r0:r1] = read
+                out[i, r0:r1] = read
     return out
 
 
-def _add_usage_topk(parts: list, sel: Optional[Tensor],
-                    weights: Tensor) -> None:
+def _read_tile(q: Tensor, groups: Sequence[KeyGroup], flat: list,
+               tile: Tuple[int, int, int, int], hw: Optional[tuple],
+               tables: Dict, i: int, scale: float, temperature: float,
+               topk: Optional[int]) -> Tensor:
+    """Readout (m, Cv) of one query tile (m, C) of batch element ``i``."""
+    parts = []
+    for g, kv in zip(groups, flat):
+        if kv is None:
+            logits, values = _band(q, g, tile, hw, tables, i)
+            if logits is None:
+                continue
+        else:
+            logits, values = q @ kv[0], kv[1]
+        _scale_(logits, scale, temperature)
+        if topk is None:
+            parts.append((g, logits, values, None))
+            continue
+        top, idx = logits.topk(min(topk, logits.size(-1)), dim=-1)
+        del logits
+        parts.append((g, top, values[idx], idx))
+    logits = torch.cat([p[1] for p in parts], -1)
+    if topk is None:
+        weights = logits.softmax(-1)
+        read, start = 0, 0
+        for g, lg, vals, _ in parts:
+            n = lg.size(-1)
+            wg = weights[:, start:start + n]
+            read = read + wg @ vals
+            if g.usage is not None:
+                g.usage[i] += wg.sum(0).view(len(g.keys), -1).sum(-1)
+            start += n
+        return read
+    vals = torch.cat([p[2] for p in parts], 1)  # (m, <= 2k, Cv)
+    sel = None
+    if len(parts) > 1:
+        logits, sel = logits.topk(min(topk, logits.size(-1)), dim=-1)
+        vals = vals.gather(1, sel[..., None].expand(-1, -1, vals.size(-1)))
+    weights = logits.softmax(-1)
+    _add_usage_topk(parts, sel, weights, i)
+    return (vals * weights[..., None]).sum(1)
+
+
+def _add_usage_topk(parts: list, sel: Optional[Tensor], weights: Tensor,
+                    i: int) -> None:
     """Add the weight of every kept key to its entry's usage."""
-    b = weights.size(0)
     start = 0
     for g, top, _, idx in parts:
         k = top.size(-1)
@@ -282,8 +283,8 @@ def _add_usage_topk(parts: list, sel: Optional[Tensor],
                 inside = (sel >= start) & (sel < start + k)
                 w = weights.new_zeros(top.shape).scatter_add_(
                     -1, (sel - start).clamp(0, k - 1), weights * inside)
-            per_key = weights.new_zeros(b, sum(
-                t[0].numel() // t.size(-1) for t in g.keys))
-            per_key.scatter_add_(1, idx.reshape(b, -1), w.reshape(b, -1))
-            g.usage += per_key.view(b, len(g.keys), -1).sum(-1)
+            per_key = weights.new_zeros(
+                sum(t[i].numel() // t.size(-1) for t in g.keys))
+            per_key.scatter_add_(0, idx.reshape(-1), w.reshape(-1))
+            g.usage[i] += per_key.view(len(g.keys), -1).sum(-1)
         start += k
