@@ -47,8 +47,12 @@ def mmengine_safe_globals() -> List:
         from numpy.core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy >= 2
         from numpy._core.multiarray import _reconstruct, scalar
-    safe = [HistoryBuffer, ConfigDict, np.ndarray, np.dtype, _reconstruct,
-            scalar]
+    safe = [HistoryBuffer, ConfigDict, np.ndarray, np.dtype]
+    # a checkpoint names these by the module path of the numpy that saved
+    # it: allow both spellings so numpy 1 and 2 read each other's files
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        safe += [(_reconstruct, f'{module}._reconstruct'),
+                 (scalar, f'{module}.scalar')]
     # dtype classes (numpy >= 1.25 pickles dtypes by their class)
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:

@@ -22,7 +22,7 @@ def _frame(root, split, city, seq, frame, label=None):
     path = osp.join(root, 'leftImg8bit_sequence', split, city,
                     name + '_leftImg8bit.png')
     os.makedirs(osp.dirname(path), exist_ok=True)
-    cv2.imwrite(path, np.full((8, 16, 3), frame, np.uint8))
+    cv2.imwrite(path, np.full((8, 16, 3), frame % 256, np.uint8))
     if label is not None:
         _label(root, split, city, seq, frame, label)
     return path
