@@ -39,12 +39,24 @@ def load_label(path: str, results: dict,
             f'label {path!r} has {seg.shape[2]} channels; expected a '
             'single-channel index image')
     seg = seg.astype(np.uint8) if seg.dtype != np.uint8 else seg.copy()
+    return apply_label_map(seg, results)
+
+
+def apply_label_map(seg: np.ndarray, results: dict) -> np.ndarray:
+    """Apply ``label_map`` and ``reduce_zero_label`` from ``results`` to an
+    id map (changed in place where possible).
+
+    Raises:
+        ValueError: ``reduce_zero_label`` on ids that do not fit in uint8.
+    """
     label_map = results.get('label_map')
     if label_map:
         src = seg.copy()
         for old, new in label_map.items():
             seg[src == old] = new
     if results.get('reduce_zero_label', False):
+        if seg.dtype != np.uint8:
+            raise ValueError('reduce_zero_label needs label ids < 256')
         seg[seg == 0] = 255
         seg = seg - 1
         seg[seg == 254] = 255

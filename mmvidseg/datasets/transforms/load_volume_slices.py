@@ -8,22 +8,7 @@ from mmvidseg.registry import TRANSFORMS
 
 from ..volume_cache import VolumeCache
 from .frame_keys import frame_results
-
-
-def _apply_label_map(seg: np.ndarray, results: dict) -> np.ndarray:
-    """``label_map`` / ``reduce_zero_label`` as :func:`load_label` does."""
-    label_map = results.get('label_map')
-    if label_map:
-        src = seg.copy()
-        for old, new in label_map.items():
-            seg[src == old] = new
-    if results.get('reduce_zero_label', False):
-        if seg.dtype != np.uint8:
-            raise ValueError('reduce_zero_label needs label ids < 256')
-        seg[seg == 0] = 255
-        seg = seg - 1
-        seg[seg == 254] = 255
-    return seg
+from .load_video_frames import apply_label_map
 
 
 @TRANSFORMS.register_module()
@@ -141,7 +126,7 @@ class LoadVolumeSlices(BaseTransform):
         seg = np.array(vol[index])
         if seg.dtype != np.uint8:
             seg = seg.astype(np.int64)
-        return _apply_label_map(seg, results)
+        return apply_label_map(seg, results)
 
     def transform(self, results: dict) -> dict:
         paths, ids = self._clip_paths(results)
