@@ -120,6 +120,16 @@ class MemoryBank:
         self.frames_seen = 0
         self._tables: Dict = {}
 
+    def reset_workspace(self) -> None:
+        """Drop the reusable read buffers (they come back at the next read;
+        :meth:`reset` drops them too)."""
+        self._tables = {}
+
+    def workspace_tensors(self) -> List[Tensor]:
+        """The reusable read buffers (per-tile blocks) held between reads."""
+        return [v for k, v in self._tables.items()
+                if isinstance(k, tuple) and k[0] == 'workspace']
+
     @property
     def working(self) -> List[MemoryEntry]:
         return [e for e in self.entries if e.kind == 'working']

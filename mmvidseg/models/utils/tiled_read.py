@@ -135,10 +135,30 @@ def _tokens(tensors: List[Tensor]) -> Tensor:
     return torch.cat([t.reshape(-1, c) for t in tensors])
 
 
+def _workspace(tables: Dict, name: object, shape: Tuple[int, ...],
+               like: Tensor) -> Tensor:
+    """A reusable buffer of ``shape`` kept in ``tables``.
+
+    The per-tile blocks (stacked band keys, logits) are tens of MiB at DAVIS
+    size; allocated afresh for every tile, each is a new mapping whose pages
+    fault in again (several hundred thousand page faults per frame), which
+    made the read up to a fifth slower depending on the allocator's state.
+    """
+    numel = math.prod(shape)
+    key = ('workspace', name)
+    buf = tables.get(key)
+    if buf is None or buf.numel() < numel or buf.dtype != like.dtype or \
+            buf.device != like.device:
+        buf = like.new_empty(numel)
+        tables[key] = buf
+    return buf[:numel].view(shape)
+
+
 def _band(q: Tensor, group: KeyGroup, tile: Tuple[int, int, int, int],
-          hw: Tuple[int, int], tables: Dict, i: int) -> tuple:
+          hw: Tuple[int, int], tables: Dict, i: int, slot: int) -> tuple:
     """Logits (m, n P) and values (n P, Cv) of a radius group's band around
-    a query tile, batch element ``i`` (None when every key is masked)."""
+    a query tile, batch element ``i`` (None when every key is masked);
+    ``slot`` names the group's workspace."""
     h, w = hw
     r0, r1, c0, c1 = tile
     reach = reach_of(group.radius, h, w)
@@ -146,7 +166,11 @@ def _band(q: Tensor, group: KeyGroup, tile: Tuple[int, int, int, int],
         return None, None
     b0, b1 = max(r0 - reach, 0), min(r1 + reach, h)
     d0, d1 = max(c0 - reach, 0), min(c1 + reach, w)
-    keys = torch.stack([k[i, b0:b1, d0:d1] for k in group.keys])
+    c = group.keys[0].size(-1)
+    keys = torch.stack([k[i, b0:b1, d0:d1] for k in group.keys],
+                       out=_workspace(tables, ('keys', slot),
+                                      (len(group.keys), b1 - b0, d1 - d0, c),
+                                      q))
     values = torch.stack([v[i, b0:b1, d0:d1] for v in group.values])
     tkey = (h, w, group.radius)
     if tkey not in tables:
@@ -154,7 +178,9 @@ def _band(q: Tensor, group: KeyGroup, tile: Tuple[int, int, int, int],
     # per tile, not cached: keeping every tile's mask alive pins the heap
     # (glibc then keeps ~100 MiB more resident at DAVIS size)
     far = far_mask((r0, r1), (c0, c1), (b0, b1), (d0, d1), tables[tkey])
-    logits = q @ keys.view(-1, keys.size(-1)).t()
+    keys = keys.view(-1, c)
+    logits = torch.mm(q, keys.t(), out=_workspace(
+        tables, ('logits', slot), (q.size(0), keys.size(0)), q))
     if bool(far.any()):
         logits.view(far.size(0), -1, far.size(1)).masked_fill_(
             far[:, None], MASK_VALUE)
@@ -234,13 +260,15 @@ def _read_tile(q: Tensor, groups: Sequence[KeyGroup], flat: list,
                topk: Optional[int]) -> Tensor:
     """Readout (m, Cv) of one query tile (m, C) of batch element ``i``."""
     parts = []
-    for g, kv in zip(groups, flat):
+    for slot, (g, kv) in enumerate(zip(groups, flat)):
         if kv is None:
-            logits, values = _band(q, g, tile, hw, tables, i)
+            logits, values = _band(q, g, tile, hw, tables, i, slot)
             if logits is None:
                 continue
         else:
-            logits, values = q @ kv[0], kv[1]
+            logits = torch.mm(q, kv[0], out=_workspace(
+                tables, ('logits', slot), (q.size(0), kv[0].size(1)), q))
+            values = kv[1]
         _scale_(logits, scale, temperature)
         if topk is None:
             parts.append((g, logits, values, None))
