@@ -22,8 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .memory_bank import MemoryBank
-from .tiled_read import (MASK_VALUE, KeyGroup, _far_table, far_mask,
-                         tiled_read)
+from .tiled_read import MASK_VALUE, KeyGroup, _far_table, far_mask, tiled_read
 
 Frames = Union[Tensor, Sequence[Tensor]]
 

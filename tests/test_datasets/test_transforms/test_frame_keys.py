@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from mmcv.transforms import BaseTransform
 
-from mmvidseg.datasets.transforms import (CLIP_KEYS, FRAME_KEYS,
-                                          frame_keys_of, frame_results)
+from mmvidseg.datasets.transforms import (CLIP_KEYS, FRAME_KEYS, frame_keys_of,
+                                          frame_results)
 from mmvidseg.datasets.transforms.pack_video_seg_inputs import PER_FRAME_META
 from mmvidseg.registry import TRANSFORMS
 
