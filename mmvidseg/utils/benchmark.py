@@ -306,11 +306,9 @@ def _stream(model, shape: Tuple[int, int], num_classes: int, clip_len: int,
     out = dict(stream=dict(sec_per_iter=sec, frames_per_sec=1.0 / sec,
                            input_hw=hw, peak_mem_mib=peak))
     model.reset_state()
-    # not part of the streaming contract: only models that also run clips
-    to_clips = getattr(model, 'disable_streaming', None)
-    if clip_len > 1 and callable(to_clips):
+    if clip_len > 1 and model.runs_clips:
         # the memory frames are encoded again for every key frame
-        to_clips()
+        model.disable_streaming()
 
         @torch.no_grad()
         def clip(i):

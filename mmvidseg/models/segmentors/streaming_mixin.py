@@ -27,8 +27,8 @@ class StreamingMixin:
       given at a later frame is added to the model's permanent memory.
 
     Subclasses implement :meth:`_reset_stream_state`; models that can also
-    run on whole clips override :attr:`is_streaming` and
-    :meth:`enable_streaming`.
+    run on whole clips set ``runs_clips`` and override :attr:`is_streaming`,
+    :meth:`enable_streaming` and :meth:`disable_streaming`.
     """
 
     #: The model needs a given mask at the first frame of a video.
@@ -43,6 +43,14 @@ class StreamingMixin:
 
     def enable_streaming(self) -> None:
         """Switch to streaming inference (no-op for streaming-only models)."""
+
+    #: The model can also segment whole clips (:meth:`disable_streaming`).
+    runs_clips: bool = False
+
+    def disable_streaming(self) -> None:
+        """Switch to clip inference (models with ``runs_clips`` only)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} only runs in streaming mode')
 
     def _reset_stream_state(self) -> None:
         """Drop the model-specific state (caches, memory)."""

@@ -288,6 +288,8 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
         self.stream_cfg = dict(num_ref_frames=int(num_ref_frames))
         self.reset_state()
 
+    runs_clips = True
+
     @property
     def is_streaming(self) -> bool:
         """Whether ``predict`` runs in streaming mode."""
