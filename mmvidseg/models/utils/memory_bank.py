@@ -11,6 +11,7 @@ from .tiled_read import MAX_BLOCK, KeyGroup, tiled_read
 
 Maps = Union[Tensor, Sequence[Tensor]]
 KINDS = ('permanent', 'working', 'temporary')
+PRUNE_MODES = ('fifo', 'usage', 'usage_tokens')
 
 
 @dataclass(eq=False)
@@ -26,6 +27,10 @@ class MemoryEntry:
         frame (int, optional): Frame index, for the caller.
         usage (Tensor): (B,) attention weight received, summed over reads.
         life (int): Reads since the entry was written.
+        token_usage (list[Tensor], optional): With ``prune='usage_tokens'``,
+            per scale (B, P) weight received by each token.
+        token_life (list[Tensor], optional): Per scale, reads of that scale
+            since written, as a float32 counter starting at 1e-7 (SALI's).
     """
     keys: List[Tensor]
     values: List[Tensor]
@@ -34,6 +39,8 @@ class MemoryEntry:
     frame: Optional[int] = None
     usage: Tensor = field(default_factory=lambda: torch.zeros(1))
     life: int = 0
+    token_usage: Optional[List[Tensor]] = None
+    token_life: Optional[List[Tensor]] = None
 
 
 class MemoryBank:
@@ -52,7 +59,14 @@ class MemoryBank:
     Budget: at most ``max_frames`` working entries and ``max_tokens`` working
     tokens (scale 0); beyond it the oldest (``prune='fifo'``) or the least
     used (``prune='usage'``: lowest mean weight per read, as XMem, entries
-    never read yet kept) working entry goes.
+    never read yet kept) working entry goes. ``prune='usage_tokens'`` is
+    SALI's (``lib/long_term.py``): usage and life are counted per token and
+    scale; when the working tokens of scale 0 exceed ``max_frames`` frames,
+    each scale keeps ``max_frames`` frames' worth of tokens, dropping every
+    token whose usage / life is at or below the k-th lowest (k the excess;
+    tokens tied with it go too, and tokens never read have usage 0, so a
+    just-written frame is the first to go). Entries are then stored as
+    token lists (B, P, C); this mode keeps one video's memory (batch 1).
 
     Args:
         affinity (str): One of ``AFFINITIES``.
@@ -64,7 +78,7 @@ class MemoryBank:
             temporary entry.
         max_frames (int, optional): Working-entry budget in frames.
         max_tokens (int, optional): Working-entry budget in tokens.
-        prune (str): ``'fifo'`` or ``'usage'``.
+        prune (str): ``'fifo'``, ``'usage'`` or ``'usage_tokens'``.
         chunk_size (int, optional): Query positions per tile of a read.
         max_block (int): Largest logit block of a read (elements).
         storage_device (str | torch.device, optional): Where entries are
@@ -92,9 +106,13 @@ class MemoryBank:
             raise ValueError('temperature must be > 0 and topk >= 1')
         if mem_every < 1:
             raise ValueError('mem_every must be >= 1')
-        if prune not in ('fifo', 'usage'):
-            raise ValueError(f"prune must be 'fifo' or 'usage', got "
+        if prune not in PRUNE_MODES:
+            raise ValueError(f'prune must be one of {PRUNE_MODES}, got '
                              f'{prune!r}')
+        if prune == 'usage_tokens' and (max_tokens is not None
+                                        or use_temporary):
+            raise ValueError("prune='usage_tokens' budgets in max_frames "
+                             'and keeps no temporary entry')
         for name, v in (('max_frames', max_frames), ('max_tokens',
                                                      max_tokens)):
             if v is not None and v < 0:
@@ -119,6 +137,7 @@ class MemoryBank:
         self.entries: List[MemoryEntry] = []
         self.frames_seen = 0
         self._tables: Dict = {}
+        self._frame_tokens: Optional[List[int]] = None
 
     def reset_workspace(self) -> None:
         """Drop the reusable read buffers (they come back at the next read;
@@ -213,18 +232,33 @@ class MemoryBank:
                 raise ValueError(f'keys {tuple(k.shape)} and values '
                                  f'{tuple(v.shape)} (channels last) '
                                  'disagree')
+        batch = keys[0].size(0)
+        if self.prune == 'usage_tokens':
+            keys = [k.flatten(1, -2) for k in keys]
+            values = [v.flatten(1, -2) for v in values]
+        sizes = [k.shape[:-1].numel() // k.size(0) for k in keys]
         if self.entries:
-            stored = [k.shape[:-1] for k in self.entries[0].keys]
-            if stored != [k.shape[:-1] for k in keys]:
+            first = self.entries[0].keys
+            if (self._frame_tokens != sizes or first[0].size(0) != batch
+                    if self.prune == 'usage_tokens' else
+                    [k.shape[:-1] for k in first] != [k.shape[:-1]
+                                                      for k in keys]):
                 raise ValueError('an entry of a different size than the '
                                  'stored ones')
+        else:
+            self._frame_tokens = sizes
         if kind == 'temporary':
             self.entries = [e for e in self.entries if e.kind != kind]
-        batch = keys[0].size(0)
         for _ in range(repeat):
-            self.entries.append(
-                MemoryEntry(list(keys), list(values), kind, radius, frame,
-                            usage=torch.zeros(batch)))
+            entry = MemoryEntry(list(keys), list(values), kind, radius,
+                                frame, usage=torch.zeros(batch))
+            if self.prune == 'usage_tokens':
+                entry.token_usage = [
+                    torch.zeros(batch, n, device=k.device)
+                    for n, k in zip(sizes, keys)]
+                entry.token_life = [
+                    torch.full((), 1e-7, dtype=torch.float32) for _ in keys]
+            self.entries.append(entry)
         if kind == 'working':
             self._prune()
 
@@ -257,6 +291,9 @@ class MemoryBank:
                     and self.num_tokens('working') > self.max_tokens))
 
     def _prune(self) -> None:
+        if self.prune == 'usage_tokens':
+            self._prune_tokens()
+            return
         while self._over_budget():
             work = self.working
             victim = work[0]
@@ -266,6 +303,35 @@ class MemoryBank:
                     victim = min(read,
                                  key=lambda e: float(e.usage.mean()) / e.life)
             self.entries.remove(victim)
+
+    def _prune_tokens(self) -> None:
+        """SALI's ``obsolete_features_removing`` (see the class doc)."""
+        work = self.working
+        if self.max_frames is None or not work:
+            return
+        frame0 = self._frame_tokens[0]
+        if sum(e.keys[0].size(1) for e in work) // frame0 <= self.max_frames:
+            return
+        if work[0].keys[0].size(0) != 1:
+            raise ValueError("prune='usage_tokens' keeps one video's memory; "
+                             f'got a batch of {work[0].keys[0].size(0)}')
+        for s, per_frame in enumerate(self._frame_tokens):
+            ratio = torch.cat([(e.token_usage[s] / e.token_life[s].to(
+                e.token_usage[s].device))[0] for e in work])
+            excess = ratio.numel() - self.max_frames * per_frame
+            if excess <= 0:
+                continue
+            lowest = ratio.topk(excess, largest=False, sorted=True).values
+            keep = (ratio > lowest[-1]).split(
+                [e.keys[s].size(1) for e in work])
+            for e, k in zip(work, keep):
+                k = k.to(e.keys[s].device)
+                e.keys[s], e.values[s] = e.keys[s][:, k], e.values[s][:, k]
+                e.token_usage[s] = e.token_usage[s][:, k.to(
+                    e.token_usage[s].device)]
+        self.entries = [
+            e for e in self.entries
+            if e.kind != 'working' or any(k.size(1) for k in e.keys)]
 
     def pad_values(self, extra: int) -> None:
         """Append ``extra`` zero channels to every stored value (objects
@@ -294,6 +360,11 @@ class MemoryBank:
         if self.prune == 'usage' and plain.keys:
             plain.usage = torch.zeros(plain.keys[0].size(0),
                                       len(plain.keys), device=device)
+        elif self.prune == 'usage_tokens' and plain.keys:
+            plain.per_token = True
+            plain.usage = torch.zeros(
+                plain.keys[0].size(0),
+                sum(k.size(1) for k in plain.keys), device=device)
         return groups, members
 
     @torch.no_grad()
@@ -321,7 +392,15 @@ class MemoryBank:
             q.contiguous(), groups,
             affinity_scale(self.affinity, query.size(1)), self.temperature,
             self.topk, self.chunk_size, self.max_block, self._tables)
-        if groups and groups[0].usage is not None:
+        if groups and groups[0].per_token:
+            start = 0
+            for e in members:
+                n = e.token_usage[scale].size(1)
+                e.token_usage[scale] += groups[0].usage[:, start:start + n].to(
+                    e.token_usage[scale].device)
+                e.token_life[scale] += 1
+                start += n
+        elif groups and groups[0].usage is not None:
             usage = groups[0].usage.to(self.entries[0].usage.device)
             for i, e in enumerate(members):
                 e.usage = e.usage + usage[:, i]

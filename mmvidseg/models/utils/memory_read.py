@@ -15,7 +15,8 @@ The logits are divided by a temperature (for ``'cosine'`` in
 :func:`memory_read`, for any kind in :class:`MemoryBank`). Without
 top-k the read is one ``scaled_dot_product_attention`` call (the L2 form by
 augmenting the vectors), so no (hw x hw) matrix is built; with top-k it runs
-through the tiled core (:func:`tiled_read`).
+through the tiled core (:func:`tiled_read`), or, when gradients are needed
+(SALI, STCN training), through a row-chunked differentiable top-k read.
 """
 import math
 from typing import Optional
@@ -150,8 +151,38 @@ def memory_read(query: Tensor,
     q, k = prepare_query(query, affinity), prepare_keys(key, affinity)
     if topk is None or topk >= k.size(1):
         return sdpa(q, k, value, scale / temperature)
+    if torch.is_grad_enabled() and any(t.requires_grad
+                                       for t in (query, key, value)):
+        return _topk_read_with_grad(q, k, value, scale / temperature, topk,
+                                    max_block)
     return tiled_read(q, [KeyGroup([k], [value])], scale, temperature, topk,
                       chunk_size, max_block)
+
+
+def _topk_read_with_grad(q: Tensor, k: Tensor, v: Tensor, scale: float,
+                         topk: int, max_block: int) -> Tensor:
+    """The top-k read of :func:`memory_read` for training: gradients flow
+    to the queries, the kept keys and the values (the tiled core writes into
+    reusable buffers, which autograd cannot follow). Rows of queries are
+    taken so that no logit block exceeds ``max_block`` elements.
+
+    Args:
+        q (Tensor): Prepared queries (B, Nq, C).
+        k (Tensor): Prepared keys (B, Nk, C).
+        v (Tensor): Values (B, Nk, Cv).
+
+    Returns:
+        Tensor: (B, Nq, Cv).
+    """
+    rows = max(1, max_block // max(q.size(0) * k.size(1), 1))
+    batch = torch.arange(q.size(0), device=q.device)[:, None, None]
+    out = []
+    for r in range(0, q.size(1), rows):
+        logits = torch.bmm(q[:, r:r + rows], k.transpose(1, 2)) * scale
+        top, idx = logits.topk(topk, dim=-1)
+        weights = top.softmax(-1)  # (B, m, k)
+        out.append((weights.unsqueeze(-1) * v[batch, idx]).sum(2))
+    return torch.cat(out, 1)
 
 
 def memory_read_maps(query_key: Tensor,

@@ -31,13 +31,16 @@ class KeyGroup:
         values (list[Tensor]): Per entry (B, P, Cv) or (B, h, w, Cv).
         radius (float, optional): Spatial radius in grid units.
         usage (Tensor, optional): (B, n_entries) float, incremented by the
-            weight each entry receives (summed over queries) at every read.
+            weight each entry receives (summed over queries) at every read;
+            with ``per_token`` (B, n_tokens), the weight of each key token.
             Only for groups without radius.
+        per_token (bool): Count ``usage`` per key token, not per entry.
     """
     keys: List[Tensor]
     values: List[Tensor]
     radius: Optional[float] = None
     usage: Optional[Tensor] = None
+    per_token: bool = False
 
 
 def _far_table(h: int, w: int, radius: float, device) -> Tensor:
@@ -285,7 +288,7 @@ def _read_tile(q: Tensor, groups: Sequence[KeyGroup], flat: list,
             wg = weights[:, start:start + n]
             read = read + wg @ vals
             if g.usage is not None:
-                g.usage[i] += wg.sum(0).view(len(g.keys), -1).sum(-1)
+                _add_usage(g, i, wg.sum(0))
             start += n
         return read
     vals = torch.cat([p[2] for p in parts], 1)  # (m, <= 2k, Cv)
@@ -314,5 +317,14 @@ def _add_usage_topk(parts: list, sel: Optional[Tensor], weights: Tensor,
             per_key = weights.new_zeros(
                 sum(t[i].numel() // t.size(-1) for t in g.keys))
             per_key.scatter_add_(0, idx.reshape(-1), w.reshape(-1))
-            g.usage[i] += per_key.view(len(g.keys), -1).sum(-1)
+            _add_usage(g, i, per_key)
         start += k
+
+
+def _add_usage(g: KeyGroup, i: int, per_key: Tensor) -> None:
+    """Add per-key weights (n_tokens,) to the group's usage, per token or
+    summed per entry (entries of equal size)."""
+    if g.per_token:
+        g.usage[i] += per_key
+    else:
+        g.usage[i] += per_key.view(len(g.keys), -1).sum(-1)

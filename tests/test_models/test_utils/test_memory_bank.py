@@ -224,3 +224,93 @@ def test_errors():
         bank.write(torch.zeros(1, 2, 4, 4), torch.zeros(1, 1, 4, 4))
     with pytest.raises(ValueError, match='grid'):
         bank.read(torch.zeros(1, 2, 4, 4))
+
+
+def _sali_stream(T=23, sizes=((8, 8), (4, 4), (2, 2)), seed=0):
+    g = torch.Generator().manual_seed(seed)
+    frames = []
+    for _ in range(T):
+        k = [torch.randn(1, 4, h, w, generator=g) for h, w in sizes]
+        v = [torch.randn(1, 16, h, w, generator=g) for h, w in sizes]
+        m = [torch.randn(1, 1, h, w, generator=g) * 3 for h, w in sizes]
+        frames.append((k, v, m))
+    return frames
+
+
+# SALI's own MemoryBank (Scatteredrain/SALI c760e64, lib/long_term.py, loaded
+# alone outside this repository) on the stream above with test_mem_length=3,
+# top_k=20: frame 0 reads itself (keyM_outer) then is added, frames t % 5 == 0
+# read then are added, the others only read. Per frame, the sums of the three
+# readouts [R_s; V_q,s] (rounded to 4 decimals), the stored sizes per scale
+# after the frame, and the final usage sums (script /tmp/golden_bank/run.py).
+SALI_SUMS = [[59.807, 15.4938, -11.9322], [-18.4875, 18.8714, -19.1166],
+             [-15.8208, 9.3098, -28.1335], [43.9051, -22.0478, 4.1619],
+             [19.1966, -15.9761, -17.0619], [74.8819, 12.7509, 7.31],
+             [-10.3571, 18.3966, 14.0168], [39.0253, 9.1708, 18.3454],
+             [41.1107, 6.6201, 11.8289], [1.4874, -3.1253, 6.0983],
+             [31.444, -16.4008, 4.6895], [-9.775, 14.5005, 4.9372],
+             [34.0343, -17.3955, 7.5526], [-14.0409, -15.5181, 19.2477],
+             [-5.2833, -27.7568, -6.7847], [9.539, 11.5637, 2.917],
+             [-70.2097, -11.815, 0.2768], [45.107, -9.4034, -3.2483],
+             [0.3999, -10.4058, -4.3256], [36.6846, -22.6329, 7.129],
+             [47.9796, -4.6369, -8.4993], [-28.9121, -27.5272, -5.8512],
+             [-2.7228, -10.9459, 8.8379]]
+SALI_SIZES = [[64, 16, 4]] * 5 + [[128, 32, 8]] * 5 + [[192, 48, 12]] * 13
+SALI_USAGE = [1408.0, 352.0, 88.0]
+
+
+def test_token_usage_pruning_reproduces_sali():
+    from mmvidseg.models.utils import memory_read
+    bank = MemoryBank('neg_l2', topk=20, max_frames=3, prune='usage_tokens')
+    for t, (k, v, m) in enumerate(_sali_stream()):
+        if t == 0:
+            reads = [memory_read(q.flatten(2).mT, q.flatten(2).mT,
+                                 x.flatten(2).mT, 'neg_l2', topk=20).mT
+                     for q, x in zip(k, v)]
+            reads = [r.view_as(x) for r, x in zip(reads, v)]
+        else:
+            reads = [bank.read(q, s) for s, q in enumerate(k)]
+        sums = [float(torch.cat([r, x], 1).double().sum())
+                for r, x in zip(reads, v)]
+        assert sums == pytest.approx(SALI_SUMS[t], abs=2e-3), t
+        if t % 5 == 0:
+            weighted = [x.flatten(2) * (w.flatten(2).softmax(-1) + 1)
+                        for x, w in zip(v, m)]
+            bank.write([q.flatten(2) for q in k], weighted)
+        sizes = [sum(e.keys[s].size(1) for e in bank.entries)
+                 for s in range(3)]
+        assert sizes == SALI_SIZES[t], t
+    usage = [sum(float(e.token_usage[s].sum()) for e in bank.entries)
+             for s in range(3)]
+    assert usage == pytest.approx(SALI_USAGE, abs=1e-2)
+    bank.reset()
+    assert bank.num_frames == 0 and bank._frame_tokens is None
+
+
+def test_token_usage_pruning_budget_on_a_long_stream():
+    """500 frames, a write every 5: never more than max_frames frames of
+    tokens per scale, and nothing left after a reset."""
+    g = torch.Generator().manual_seed(3)
+    bank = MemoryBank('neg_l2', topk=4, max_frames=5, prune='usage_tokens')
+    most = [0, 0]
+    for t in range(500):
+        k = [torch.randn(1, 4, 6, 6, generator=g),
+             torch.randn(1, 4, 3, 3, generator=g)]
+        v = [torch.randn(1, 2, 6, 6, generator=g),
+             torch.randn(1, 2, 3, 3, generator=g)]
+        if bank.num_frames:
+            for s in range(2):
+                bank.read(k[s], s)
+        if t % 5 == 0:
+            bank.write(k, v)
+        for s, per in enumerate((36, 9)):
+            n = sum(e.keys[s].size(1) for e in bank.entries)
+            assert n <= 5 * per
+            most[s] = max(most[s], n)
+    assert most == [5 * 36, 5 * 9]
+    with pytest.raises(ValueError, match='one video'):
+        two = MemoryBank('neg_l2', max_frames=1, prune='usage_tokens')
+        for _ in range(3):
+            two.write(torch.randn(2, 4, 2, 2), torch.randn(2, 2, 2, 2))
+    with pytest.raises(ValueError, match='budgets in max_frames'):
+        MemoryBank(prune='usage_tokens', max_tokens=10)
