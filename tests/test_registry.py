@@ -15,17 +15,19 @@ OURS = {
                'TemporalAttentionHead', 'TMAHead', 'LabelPropagator'],
     'DATASETS': ['ProceduralVideoDataset', 'VideoFolderDataset',
                  'CityscapesSeqDataset', 'CamVidVideoDataset', 'DAVISDataset',
-                 'NiftiVolumeDataset'],
+                 'NiftiVolumeDataset', 'SUNSEGDataset'],
     'TRANSFORMS': ['SampleClip', 'LoadVideoFrames', 'ClipTransformBroadcaster',
                    'PackVideoSegInputs', 'LoadVideoAnnotations',
-                   'LoadVolumeSlices'],
+                   'LoadVolumeSlices', 'RandomRotateBicubic', 'ColorEnhance',
+                   'PepperNoise', 'SoftMaskResize'],
     'TASK_UTILS': ['FixedOffsetClipPolicy', 'RandomSkipClipPolicy',
-                   'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy'],
+                   'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy',
+                   'SALIClipPolicy'],
     'DATA_SAMPLERS': ['VideoSequentialSampler'],
     'LOOPS': ['VideoValLoop', 'VideoTestLoop'],
     'HOOKS': ['VideoPredictionWriterHook', 'StageScheduleHook'],
     'RUNNERS': ['AtomicCheckpointRunner'],
-    'METRICS': ['DAVISMetric'],
+    'METRICS': ['DAVISMetric', 'VPSMetric'],
 }
 
 

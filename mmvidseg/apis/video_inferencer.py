@@ -1,7 +1,8 @@
 """Streaming video inference: videos/folders/arrays in, masks + overlay out."""
 import os
 import os.path as osp
-from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import (Dict, Iterable, Iterator, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ MaskLike = Union[str, np.ndarray]
 
 #: Transforms of a dataset pipeline that the inferencer replaces.
 SKIPPED_TRANSFORMS = ('SampleClip', 'LoadVideoFrames', 'LoadImageFromFile',
-                      'LoadAnnotations')
+                      'LoadAnnotations', 'LoadVideoAnnotations')
 
 
 class VideoInferencer:
@@ -104,11 +105,16 @@ class VideoInferencer:
             steps.append(dict(type='PackVideoSegInputs'))
         self.pipeline = Compose(steps)
 
-    def _pack(self, frame: np.ndarray, name: str, video_id: str,
-              index: int, given: Optional[np.ndarray] = None) -> dict:
-        results = frame_results([frame], [name])
-        results.update(video_id=video_id, frame_id=index, frame_ids=[index],
-                       key_index=0)
+    def _pack(self, frames: Dict[int, Tuple[str, np.ndarray]],
+              video_id: str, index: int, is_last: bool,
+              given: Optional[np.ndarray] = None) -> dict:
+        """Pack the clip the model reads at frame ``index`` (its
+        :meth:`~StreamingMixin.stream_frame_ids`) from buffered frames."""
+        ids, key = self.model.stream_frame_ids(index, is_last)
+        results = frame_results([frames[i][1] for i in ids],
+                                [frames[i][0] for i in ids])
+        results.update(video_id=video_id, frame_id=index, frame_ids=ids,
+                       key_index=key)
         packed = self.pipeline(results)
         sample = packed['data_samples']
         if given is not None:
@@ -177,14 +183,16 @@ class VideoInferencer:
             total=len(frames) or None, disable=not progress, unit='frame',
             desc=f'segmenting {video_id}')
         try:
-            for index, (name, frame) in enumerate(frames):
+            for index, buffered, is_last in _look_ahead(
+                    frames, self.model.lookahead):
+                name, frame = buffered[index]
                 given = masks.get(index)
                 if given is not None and given[1].shape != frame.shape[:2]:
                     raise ValueError(
                         f'{given[0]}: mask size {given[1].shape} differs '
                         f'from frame {index} ({name}) size '
                         f'{frame.shape[:2]}')
-                data = self._pack(frame, name, video_id, index,
+                data = self._pack(buffered, video_id, index, is_last,
                                   None if given is None else given[1])
                 sample = self.model.test_step(data)[0]
                 mask = sample.pred_sem_seg.data[0].cpu().numpy()
@@ -299,6 +307,29 @@ class VideoInferencer:
             masks_dir=masks_dir,
             overlay=overlay_path,
             masks=kept if out_dir is None else None)
+
+
+def _look_ahead(frames: Iterable[Tuple[str, np.ndarray]], ahead: int
+                ) -> Iterator[Tuple[int, Dict[int, tuple], bool]]:
+    """Yield ``(index, {i: (name, frame)} for i in [index - 1, index +
+    ahead], is_last)`` reading ``ahead`` frames in advance (``is_last`` is
+    only known when ``ahead`` > 0)."""
+    source = enumerate(frames)
+    buffered: Dict[int, tuple] = {}
+    done, index = False, 0
+    while True:
+        while not done and (not buffered or max(buffered) < index + ahead):
+            try:
+                i, item = next(source)
+            except StopIteration:
+                done = True
+            else:
+                buffered[i] = item
+        if index not in buffered:
+            return
+        yield index, buffered, ahead > 0 and index + 1 not in buffered
+        buffered.pop(index - 1, None)
+        index += 1
 
 
 def _video_mask(folder: str, name: str) -> str:

@@ -4,14 +4,16 @@ from .camvid_video_dataset import CamVidVideoDataset
 from .cityscapes_seq_dataset import CityscapesSeqDataset
 from .clip_policies import (BaseClipPolicy, FirstFrameQueueClipPolicy,
                             FixedOffsetClipPolicy, RandomSkipClipPolicy,
-                            ShiftedClipPolicy)
+                            SALIClipPolicy, ShiftedClipPolicy)
 from .davis_dataset import DAVISDataset
 from .nifti_volume_dataset import NiftiVolumeDataset
 from .procedural_video_dataset import ProceduralVideoDataset
 from .samplers import VideoSequentialSampler
-from .transforms import (ClipTransformBroadcaster, LoadVideoAnnotations,
-                         LoadVideoFrames, LoadVolumeSlices, PackVideoSegInputs,
-                         SampleClip)
+from .sunseg_dataset import SUNSEGDataset
+from .transforms import (ClipTransformBroadcaster, ColorEnhance,
+                         LoadVideoAnnotations, LoadVideoFrames,
+                         LoadVolumeSlices, PackVideoSegInputs, PepperNoise,
+                         RandomRotateBicubic, SampleClip, SoftMaskResize)
 from .video_folder_dataset import VideoFolderDataset
 from .volume_cache import VolumeCache
 
@@ -23,5 +25,6 @@ __all__ = [
     'PackVideoSegInputs',
     'SampleClip', 'CityscapesSeqDataset', 'CamVidVideoDataset',
     'DAVISDataset', 'BaseVolumeDataset', 'NiftiVolumeDataset',
-    'LoadVolumeSlices', 'VolumeCache'
+    'LoadVolumeSlices', 'VolumeCache', 'SALIClipPolicy', 'SUNSEGDataset',
+    'ColorEnhance', 'PepperNoise', 'RandomRotateBicubic', 'SoftMaskResize'
 ]

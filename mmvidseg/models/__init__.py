@@ -1,10 +1,14 @@
 from .data_preprocessors import VideoSegDataPreProcessor
-from .decode_heads import TemporalAttentionHead, TMAHead
-from .segmentors import LabelPropagator, VideoEncoderDecoder
+from .decode_heads import SALIHead, TemporalAttentionHead, TMAHead
+from .losses import StructureLoss
+from .necks import RFBNeck
+from .segmentors import (LabelPropagator, SALISegmentor,
+                         VideoEncoderDecoder)
 from .utils import AFFINITIES, affinity_logits, memory_read
 
 __all__ = [
     'VideoSegDataPreProcessor', 'TemporalAttentionHead', 'TMAHead',
     'VideoEncoderDecoder', 'LabelPropagator',
-    'AFFINITIES', 'affinity_logits', 'memory_read'
+    'AFFINITIES', 'affinity_logits', 'memory_read', 'RFBNeck',
+    'StructureLoss', 'SALIHead', 'SALISegmentor'
 ]

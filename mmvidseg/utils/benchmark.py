@@ -129,12 +129,17 @@ def fake_batch(batch: int,
                num_classes: int,
                video_id: str = 'bench',
                frame_id: int = 0,
-               given_mask: bool = False) -> dict:
-    """Random uint8 clips (T, 3, H, W) with key-frame labels.
+               given_mask: bool = False,
+               key_index: Optional[int] = None,
+               frame_ids: Optional[List[int]] = None) -> dict:
+    """Random uint8 clips (T, 3, H, W) with labels of every frame
+    (``gt_clip_seg``; the key frame's in ``gt_sem_seg``).
 
     With ``given_mask`` every sample also carries its label as the mask
-    given to a streaming model (``given_sem_seg``).
+    given to a streaming model (``given_sem_seg``). ``key_index`` defaults
+    to the last frame, ``frame_ids`` (metainfo) to none.
     """
+    key = clip - 1 if key_index is None else key_index
     from mmvidseg.models.segmentors import GIVEN_MASK_FIELD
     g = torch.Generator().manual_seed(frame_id)
     inputs, samples = [], []
@@ -143,30 +148,46 @@ def fake_batch(batch: int,
             torch.randint(0, 256, (clip, 3, *hw), generator=g,
                           dtype=torch.uint8))
         s = SegDataSample()
-        s.gt_sem_seg = PixelData(
-            data=torch.randint(0, num_classes, (1, *hw), generator=g))
+        labels = torch.randint(0, num_classes, (clip, *hw), generator=g)
+        s.gt_clip_seg = PixelData(data=labels)
+        s.gt_sem_seg = PixelData(data=labels[key:key + 1].clone())
         if given_mask:
             s.set_field(PixelData(data=s.gt_sem_seg.data.clone()),
                         GIVEN_MASK_FIELD)
         s.set_metainfo(
             dict(ori_shape=hw, img_shape=hw, pad_shape=hw,
-                 padding_size=[0, 0, 0, 0], key_index=clip - 1,
+                 padding_size=[0, 0, 0, 0], key_index=key,
                  video_id=video_id, frame_id=frame_id, flip=False))
+        if frame_ids is not None:
+            s.set_metainfo(dict(frame_ids=list(frame_ids)))
         samples.append(s)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def _train_policy(cfg: Config):
+    dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    for step in dataset.get('pipeline') or []:
+        if step.get('type') == 'SampleClip':
+            policy = step['policy']
+            return TASK_UTILS.build(policy) if isinstance(policy,
+                                                          dict) else policy
+    return None
 
 
 def train_clip_len(cfg: Config) -> int:
     """Frames per clip of the config's training pipeline (its clip policy's
     ``clip_len``); 1 without a ``SampleClip`` step."""
-    dataset = (cfg.get('train_dataloader') or {}).get('dataset') or {}
-    for step in dataset.get('pipeline') or []:
-        if step.get('type') == 'SampleClip':
-            policy = step['policy']
-            if isinstance(policy, dict):
-                policy = TASK_UTILS.build(policy)
-            return int(policy.clip_len)
-    return 1
+    policy = _train_policy(cfg)
+    return 1 if policy is None else int(policy.clip_len)
+
+
+def train_key_index(cfg: Config, clip_len: int) -> int:
+    """Position of the key frame in the training clips (the policy's, for a
+    key frame in the middle of a long video; else the last frame)."""
+    policy = _train_policy(cfg)
+    if policy is None or int(policy.clip_len) != clip_len:
+        return clip_len - 1
+    return int(policy(50, 101)[1])
 
 
 def _input_shape(model_cfg: dict,
@@ -260,7 +281,8 @@ def run_benchmark(cfg: Config,
     if train:
         model.train()
         optim = build_optim_wrapper(model, cfg.optim_wrapper)
-        batch = fake_batch(batch_size, clip_len, shape, num_classes)
+        batch = fake_batch(batch_size, clip_len, shape, num_classes,
+                           key_index=train_key_index(cfg, clip_len))
         hw = _model_input_hw(model, batch_size, clip_len, shape,
                              num_classes, True)
 
@@ -298,9 +320,12 @@ def _stream(model, shape: Tuple[int, int], num_classes: int, clip_len: int,
 
     @torch.no_grad()
     def frame(i):
+        # the clip a frame reader gives (e.g. SALI's [t, t+1])
+        ids, key = model.stream_frame_ids(i, False)
         model.test_step(
-            fake_batch(1, 1, shape, num_classes, frame_id=i,
-                       given_mask=given and i == 0))
+            fake_batch(1, len(ids), shape, num_classes, frame_id=i,
+                       given_mask=given and i == 0, key_index=key,
+                       frame_ids=ids))
 
     sec, peak = timed_peak(frame, iters, warmup, dev, base_rss)
     out = dict(stream=dict(sec_per_iter=sec, frames_per_sec=1.0 / sec,

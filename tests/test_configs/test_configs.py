@@ -14,7 +14,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
     if '_base_' not in p)
-NAME = re.compile(r'^[a-z0-9]+_[a-z0-9-]+_\d+xb\d+-clip\d+(-amp)?-\d+(k|it)_'
+NAME = re.compile(r'^[a-z0-9]+_[a-z0-9-]+_\d+xb\d+-clip\d+(-amp)?-\d+(k|it|e)_'
                   r'[a-z0-9-]+-\d+x\d+\.py$')
 # inference-only label propagation: {algo}_{extractor}_{T-k-R-L}_{data}
 PROP_NAME = re.compile(r'^labelprop_[a-z0-9-]+_t[0-9.]+-k\d+-r\d+-l\d+_'
@@ -53,6 +53,8 @@ def test_config_builds(path):
     check_config_keys(cfg)
     if cfg.model.type == 'LabelPropagator':
         return _check_label_propagation(cfg)
+    if cfg.model.type == 'SALISegmentor':
+        return _check_sali(cfg)
     model_cfg = cfg.model.to_dict()
     model_cfg['pretrained'] = None
     model_cfg['backbone'].pop('init_cfg', None)
@@ -154,6 +156,27 @@ def _problems(cfg):
         out.append(f'test_cfg.crop_size {test_cfg["crop_size"]} != data '
                    f'preprocessor size {preprocessor_size}')
     return out
+
+
+def _check_sali(cfg):
+    """SALI: triplets for training, [current, neighbour] pairs at test with
+    the model's neighbour; one test frame runs at 256x256 (the smallest
+    size whose 1/32 map survives the non-local pooling of 8)."""
+    model_cfg = cfg.model.to_dict()
+    model_cfg['backbone'].pop('init_cfg', None)
+    model = MODELS.build(model_cfg).eval()
+    for split, mode in (('train_dataloader', 'train'),
+                        ('val_dataloader', 'test'),
+                        ('test_dataloader', 'test')):
+        pipeline = cfg[split].dataset.pipeline
+        policy = [p for p in pipeline if p['type'] == 'SampleClip'][0][
+            'policy']
+        assert policy['type'] == 'SALIClipPolicy'
+        assert policy.get('mode', 'train') == mode, split
+        assert policy.get('neighbour', 'next') == model.neighbour, split
+    with torch.no_grad():
+        out = model._forward(torch.randn(1, 2, 3, 256, 256))
+    assert out.shape == (1, 1, 256, 256)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)

@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction
 
 from mmvidseg.utils.benchmark import format_report, run_benchmark
 from mmvidseg.utils.cli import report_errors
+from mmvidseg.utils.complexity import format_macs, run_macs
 from mmvidseg.utils.io import atomic_write_bytes
 from mmvidseg.utils.read_benchmark import (run_memory_read_benchmark,
                                            run_propagation_benchmark)
@@ -24,9 +25,11 @@ def parse_args():
     parser.add_argument('--checkpoint', help='optional weights')
     parser.add_argument(
         '--mode',
-        choices=['train', 'stream', 'both', 'memory-read', 'propagation'],
+        choices=['train', 'stream', 'both', 'memory-read', 'propagation',
+                 'macs'],
         default='both',
-        help='memory-read: the decode head\'s memory read alone, SDPA vs '
+        help='macs: multiply-accumulates of one inference step (the clip '
+        'a streaming model reads per frame) at --shape; memory-read: the decode head\'s memory read alone, SDPA vs '
         'plain matmul-softmax-matmul, at --shape / 8 feature size; '
         'propagation: a label-propagation model\'s propagation on random '
         'features, streaming vs all frames in memory')
@@ -55,7 +58,9 @@ def main():
     args = parse_args()
     with report_errors('benchmark.py', args.debug):
         report = benchmark(args)
-        print('\n'.join(format_report(report)))
+        lines = format_macs(report) if args.mode == 'macs' else \
+            format_report(report)
+        print('\n'.join(lines))
         if args.json:
             atomic_write_bytes(
                 args.json,
@@ -66,6 +71,8 @@ def benchmark(args):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.mode == 'macs':
+        return run_macs(cfg, args.shape, args.device)
     if args.mode == 'memory-read':
         return run_memory_read_benchmark(cfg, args.device, args.shape,
                                          args.batch_size, args.iters,

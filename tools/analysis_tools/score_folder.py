@@ -11,8 +11,10 @@ unreadable file, stops it with a one-line message and exit status 1
         --gt data/DAVIS --pred results/osvos --nproc 4 --out scores.json
 
 Metrics: ``davis`` (J&F of the official DAVIS-2017 semi-supervised scorer;
-``--davis2016`` for DAVIS-2016 binary masks). ``score_folder.py METRIC -h``
-lists a metric's options.
+``--davis2016`` for DAVIS-2016 binary masks), ``vps`` (S-measure, E-measure,
+weighted F, F, MAE, Sen, Spe, Dice, IoU of the VPS / SUN-SEG toolbox:
+``--gt .../GT --pred <maps>``, ``<case>/<frame>.png`` on both sides).
+``score_folder.py METRIC -h`` lists a metric's options.
 """
 import argparse
 import inspect

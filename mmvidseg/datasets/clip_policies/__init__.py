@@ -2,9 +2,10 @@ from .base_clip_policy import BaseClipPolicy
 from .first_frame_queue_clip_policy import FirstFrameQueueClipPolicy
 from .fixed_offset_clip_policy import FixedOffsetClipPolicy
 from .random_skip_clip_policy import RandomSkipClipPolicy
+from .sali_clip_policy import SALIClipPolicy
 from .shifted_clip_policy import ShiftedClipPolicy
 
 __all__ = [
     'BaseClipPolicy', 'FixedOffsetClipPolicy', 'RandomSkipClipPolicy',
-    'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy'
+    'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy', 'SALIClipPolicy'
 ]

@@ -1,8 +1,9 @@
 from .base_video_metric import (BaseVideoMetric, all_gather_results,
                                 gather_and_evaluate)
 from .davis_metric import DAVISMetric
+from .vps_metric import VPSMetric
 
 __all__ = [
     'BaseVideoMetric', 'DAVISMetric', 'all_gather_results',
-    'gather_and_evaluate'
+    'gather_and_evaluate', 'VPSMetric'
 ]

@@ -1,9 +1,13 @@
 from .feature_extractors import (CONVERTERS, load_extractor_weights,
                                  unwrap_checkpoint)
+from .sali import (convert_pvt_v2, convert_sali_checkpoint,
+                   convert_sali_weights, mmvidseg_to_sali)
 from .tmanet import (convert_tmanet_checkpoint, mmvidseg_to_tmanet,
                      tmanet_to_mmvidseg)
 
 __all__ = [
     'convert_tmanet_checkpoint', 'mmvidseg_to_tmanet', 'tmanet_to_mmvidseg',
-    'CONVERTERS', 'load_extractor_weights', 'unwrap_checkpoint'
+    'CONVERTERS', 'load_extractor_weights', 'unwrap_checkpoint',
+    'convert_pvt_v2', 'convert_sali_checkpoint', 'convert_sali_weights',
+    'mmvidseg_to_sali'
 ]

@@ -1,8 +1,9 @@
 from .label_propagator import LabelPropagator
+from .sali_segmentor import SALISegmentor
 from .streaming_mixin import GIVEN_MASK_FIELD, StreamingMixin
 from .video_encoder_decoder import VideoEncoderDecoder
 
 __all__ = [
-    'GIVEN_MASK_FIELD', 'LabelPropagator', 'StreamingMixin',
+    'GIVEN_MASK_FIELD', 'LabelPropagator', 'SALISegmentor', 'StreamingMixin',
     'VideoEncoderDecoder'
 ]

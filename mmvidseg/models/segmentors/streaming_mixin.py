@@ -1,5 +1,5 @@
 """The streaming contract of stateful video models."""
-from typing import Any, Hashable, Optional
+from typing import Any, Hashable, List, Optional, Tuple
 
 from torch import Tensor
 
@@ -33,6 +33,9 @@ class StreamingMixin:
 
     #: The model needs a given mask at the first frame of a video.
     requires_given_mask: bool = False
+    #: Frames after the current one that a step reads (SALI's offline
+    #: neighbour ``t+1``: 1); frame readers buffer that many frames ahead.
+    lookahead: int = 0
     _stream_video: Optional[Hashable] = None
     _stream_frame: Optional[int] = None
 
@@ -83,6 +86,22 @@ class StreamingMixin:
         self._stream_video = video_id
         self._stream_frame = None if frame_id is None else int(frame_id)
         return new
+
+    def stream_frame_ids(self, frame_id: int,
+                         is_last: bool) -> Tuple[List[int], int]:
+        """Frames of the clip one streaming step reads.
+
+        Args:
+            frame_id (int): The current frame.
+            is_last (bool): Whether it is the last frame of the video (known
+                when :attr:`lookahead` > 0).
+
+        Returns:
+            tuple[list[int], int]: Frame indices of the clip and the
+            position of the current frame in it (default: ``[t]``, 0; a
+            model with a feature cache reads its past frames from it).
+        """
+        return [int(frame_id)], 0
 
     @staticmethod
     def given_mask(sample: Any) -> Optional[Tensor]:

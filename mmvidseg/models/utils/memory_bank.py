@@ -61,8 +61,10 @@ class MemoryBank:
     used (``prune='usage'``: lowest mean weight per read, as XMem, entries
     never read yet kept) working entry goes. ``prune='usage_tokens'`` is
     SALI's (``lib/long_term.py``): usage and life are counted per token and
-    scale; when the working tokens of scale 0 exceed ``max_frames`` frames,
-    each scale keeps ``max_frames`` frames' worth of tokens, dropping every
+    scale; when the working tokens of scale 0 exceed ``max_frames`` frames
+    (``floor(tokens / frame tokens) > max_frames``, so fewer than
+    ``max_frames + 1`` frames of tokens are held there), each scale keeps
+    ``max_frames`` frames' worth of tokens, dropping every
     token whose usage / life is at or below the k-th lowest (k the excess;
     tokens tied with it go too, and tokens never read have usage 0, so a
     just-written frame is the first to go). Entries are then stored as

@@ -1,0 +1,3 @@
+from .structure_loss import StructureLoss
+
+__all__ = ['StructureLoss']

@@ -1,0 +1,3 @@
+from .rfb_neck import RFBNeck
+
+__all__ = ['RFBNeck']
