@@ -12,7 +12,9 @@ import mmvidseg
 
 OURS = {
     'MODELS': ['VideoEncoderDecoder', 'VideoSegDataPreProcessor',
-               'TemporalAttentionHead', 'TMAHead', 'LabelPropagator'],
+               'TemporalAttentionHead', 'TMAHead', 'LabelPropagator',
+               'SALISegmentor', 'SALIHead', 'RFBNeck', 'StructureLoss',
+               'ReferencePVTv2'],
     'DATASETS': ['ProceduralVideoDataset', 'VideoFolderDataset',
                  'CityscapesSeqDataset', 'CamVidVideoDataset', 'DAVISDataset',
                  'NiftiVolumeDataset', 'SUNSEGDataset'],

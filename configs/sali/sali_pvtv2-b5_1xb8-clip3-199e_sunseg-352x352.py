@@ -9,10 +9,12 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_sali_199e.py',
 ]
-# ImageNet PVTv2-B5 (whai362) converted with
-# tools/model_converters/sali2mmvidseg.py pvt_v2_b5.pth pvt_v2_b5_mmdet.pth
+# ImageNet PVTv2-B5 from whai362/PVT (pvt_v2_b5.pth; mmdet converts its key
+# names when loading). The original loads its --pretrained_weights into the
+# whole model by key intersection, so a raw ImageNet file loads nothing
+# there: see configs/sali/README.md.
 model = dict(
     backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint='pretrained/pvt_v2_b5_mmdet.pth')))
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='pretrained/pvt_v2_b5.pth')))
 randomness = dict(seed=2021)

@@ -1,8 +1,7 @@
 """Streaming video inference: videos/folders/arrays in, masks + overlay out."""
 import os
 import os.path as osp
-from typing import (Dict, Iterable, Iterator, Optional, Sequence, Tuple,
-                    Union)
+from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch

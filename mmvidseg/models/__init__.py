@@ -1,14 +1,14 @@
+from .backbones import ReferencePVTv2
 from .data_preprocessors import VideoSegDataPreProcessor
 from .decode_heads import SALIHead, TemporalAttentionHead, TMAHead
 from .losses import StructureLoss
 from .necks import RFBNeck
-from .segmentors import (LabelPropagator, SALISegmentor,
-                         VideoEncoderDecoder)
+from .segmentors import LabelPropagator, SALISegmentor, VideoEncoderDecoder
 from .utils import AFFINITIES, affinity_logits, memory_read
 
 __all__ = [
     'VideoSegDataPreProcessor', 'TemporalAttentionHead', 'TMAHead',
     'VideoEncoderDecoder', 'LabelPropagator',
     'AFFINITIES', 'affinity_logits', 'memory_read', 'RFBNeck',
-    'StructureLoss', 'SALIHead', 'SALISegmentor'
+    'StructureLoss', 'SALIHead', 'SALISegmentor', 'ReferencePVTv2'
 ]

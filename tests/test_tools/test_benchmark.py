@@ -58,3 +58,23 @@ def test_benchmark_shape_and_errors(repo_root):
                 'propagation'], check=False)
     assert proc.returncode == 1
     assert 'is not a label-propagation model' in proc.stderr
+
+
+def test_benchmark_sali_stream_train_and_macs(tmp_path):
+    """SALI: streaming feeds [t, t+1] clips (one backbone pass per frame
+    with the feature cache), training feeds [memory, current, neighbour]
+    triplets with every label, and MACs count the deformable convs."""
+    from .test_sali_tools import tiny_config
+    cfg = tiny_config(tmp_path, tmp_path / 'no-data')
+    proc = run([tool('analysis_tools/benchmark.py'), cfg, '--shape', '64',
+                '64', '--iters', '3', '--warmup', '1', '--batch-size', '2'])
+    assert 'clip_len=3' in proc.stdout
+    for mode in ('train', 'stream'):
+        line = [x for x in proc.stdout.splitlines()
+                if x.startswith(mode + ':')][0]
+        assert 'frames/s' in line and 'input 64x64' in line
+    proc = run([tool('analysis_tools/benchmark.py'), cfg, '--mode', 'macs',
+                '--shape', '64', '64'])
+    assert 'clip_len=2' in proc.stdout
+    assert 'PythonOp.ModulatedDeformConv2dFunction' in proc.stdout
+    assert 'MACs:' in proc.stdout

@@ -1,4 +1,5 @@
 """The model benchmark: shape handling, clip length, streaming contract."""
+import mmap
 import time
 
 import pytest
@@ -136,7 +137,11 @@ def test_timed_peak_counts_and_measures():
     def fn(i):
         calls.append(i)
         if i == 2:
-            big.append(torch.ones(48 * 2**20 // 4))  # 48 MiB, touched
+            # 48 MiB of fresh pages, touched (an anonymous mapping: a malloc
+            # could reuse heap pages freed by earlier tests, already resident)
+            block = mmap.mmap(-1, 48 * 2**20)
+            block.write(b'\1' * (48 * 2**20))
+            big.append(block)
             time.sleep(0.05)  # let the sampler see it
 
     sec, peak = timed_peak(fn, 2, 1, torch.device('cpu'), None)

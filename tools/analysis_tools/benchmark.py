@@ -29,8 +29,9 @@ def parse_args():
                  'macs'],
         default='both',
         help='macs: multiply-accumulates of one inference step (the clip '
-        'a streaming model reads per frame) at --shape; memory-read: the decode head\'s memory read alone, SDPA vs '
-        'plain matmul-softmax-matmul, at --shape / 8 feature size; '
+        'a streaming model reads per frame) at --shape; memory-read: the '
+        'decode head\'s memory read alone, SDPA vs plain '
+        'matmul-softmax-matmul, at --shape / 8 feature size; '
         'propagation: a label-propagation model\'s propagation on random '
         'features, streaming vs all frames in memory')
     parser.add_argument('--frames', type=int, default=100,

@@ -12,10 +12,9 @@ data_preprocessor = dict(
 model = dict(
     type='SALISegmentor',
     data_preprocessor=data_preprocessor,
-    # whai362 pvt_v2_b5 in mmdet's naming (tools/model_converters/
-    # sali2mmvidseg.py converts ImageNet and SALI checkpoints)
+    # whai362's pvt_v2_b5 (mmdet's PVTv2 with the reference LayerNorm eps)
     backbone=dict(
-        type='mmdet.PyramidVisionTransformerV2',
+        type='ReferencePVTv2',
         embed_dims=64,
         num_layers=[3, 6, 40, 3],
         num_heads=[1, 2, 5, 8],
@@ -25,6 +24,7 @@ model = dict(
         drop_rate=0.0,
         attn_drop_rate=0.0,
         drop_path_rate=0.3,
+        norm_cfg=dict(type='LN', eps=1e-6),
         out_indices=(0, 1, 2, 3)),
     neck=dict(
         type='RFBNeck',

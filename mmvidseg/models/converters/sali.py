@@ -111,7 +111,7 @@ def _unknown(keys: List[str], what: str) -> ValueError:
 
 
 def convert_pvt_v2(state_dict: Mapping[str, Tensor]) -> StateDict:
-    """Rename a whai362 PVTv2 state dict for mmdet's PyramidVisionTransformerV2.
+    """Rename whai362 PVTv2 keys for mmdet's ``PyramidVisionTransformerV2``.
 
     The ImageNet classifier (``head.*``) is dropped and a ``module.`` prefix
     removed.
@@ -144,10 +144,12 @@ def _pvt_v2_from_mmdet(state: Mapping[str, Tensor]) -> StateDict:
         (r'^layers\.(\d+)\.1\.(\d+)\.attn\.attn\.out_proj\.',
          'block{s}.{j}.attn.proj.'),
         (r'^layers\.(\d+)\.1\.(\d+)\.attn\.', 'block{s}.{j}.attn.'),
-        (r'^layers\.(\d+)\.1\.(\d+)\.ffn\.layers\.0\.', 'block{s}.{j}.mlp.fc1.'),
+        (r'^layers\.(\d+)\.1\.(\d+)\.ffn\.layers\.0\.',
+         'block{s}.{j}.mlp.fc1.'),
         (r'^layers\.(\d+)\.1\.(\d+)\.ffn\.layers\.1\.',
          'block{s}.{j}.mlp.dwconv.dwconv.'),
-        (r'^layers\.(\d+)\.1\.(\d+)\.ffn\.layers\.4\.', 'block{s}.{j}.mlp.fc2.'),
+        (r'^layers\.(\d+)\.1\.(\d+)\.ffn\.layers\.4\.',
+         'block{s}.{j}.mlp.fc2.'),
         (r'^layers\.(\d+)\.1\.(\d+)\.', 'block{s}.{j}.'),
         (r'^layers\.(\d+)\.2\.', 'norm{s}.'),
     ]

@@ -159,15 +159,25 @@ class SALISegmentor(StreamingMixin, BaseSegmentor):
                 ``gt_clip_seg``.
         """
         gt_mem, gt_cur = self._labels(data_samples, inputs.size(1))
+        preds = self.train_predictions(inputs, gt_mem.to(inputs.dtype))
+        return self.decode_head.loss_by_feat(preds, gt_cur.to(inputs.dtype))
+
+    def train_predictions(self, inputs: Tensor,
+                          gt_mem: Tensor) -> Tuple[Tensor, ...]:
+        """The four outputs of a training clip (the original's
+        ``train_longshort``, before upsampling).
+
+        Args:
+            inputs (Tensor): (N, 3, C, H, W) [memory, current, neighbour].
+            gt_mem (Tensor): (N, 1, H, W) memory-frame mask in [0, 1].
+        """
         f_mem, f_cur, f_nb = self._clip_feats(inputs, order=(1, 2, 0))
         head = self.decode_head
         k_q, v_q = head.encode(f_cur)
         k_m, v_m = head.encode(f_mem)
-        v_m = head.weight_values(v_m, head.memory_masks(
-            gt_mem.to(inputs.dtype), len(f_mem)))
-        readouts = head.read(k_q, v_q, k_m, v_m)
-        preds = head.decode(readouts, f_cur, f_nb)
-        return head.loss_by_feat(preds, gt_cur.to(inputs.dtype))
+        v_m = head.weight_values(v_m,
+                                 head.memory_masks(gt_mem, len(f_mem)))
+        return head.decode(head.read(k_q, v_q, k_m, v_m), f_cur, f_nb)
 
     # ----------------------------------------------------------- inference
     def _reset_stream_state(self) -> None:

@@ -20,10 +20,8 @@ from mmdet.models.backbones import PyramidVisionTransformerV2
 
 from mmvidseg.models.converters import (convert_pvt_v2,
                                         convert_sali_checkpoint,
-                                        convert_sali_weights,
-                                        mmvidseg_to_sali)
-from mmvidseg.models.layers import (NonLocalFusion, PCDAlignment,
-                                    SINetV2Decoder)
+                                        convert_sali_weights, mmvidseg_to_sali)
+from mmvidseg.models.layers import NonLocalFusion, PCDAlignment, SINetV2Decoder
 from mmvidseg.models.necks import RFBNeck
 
 from .._sali_fill import assert_summary, fill_like_sali_, seeded_randn

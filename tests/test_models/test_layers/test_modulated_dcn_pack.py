@@ -3,9 +3,10 @@ offsets, the large-offset warning, CPU backward.
 
 Golden values: the original SALI code (github Scatteredrain/SALI, commit
 c760e64) run on CPU by ``/tmp/h1_golden/golden_modules.py`` (key
-``dcn_pack``) with its CUDA op replaced by ``mmcv.ops.modulated_deform_conv2d``;
-parameters (``conv_offset`` too) filled by ``tests/test_models/_sali_fill.py``
-under ``pcd_align.dcn_pack.l2.*`` (mean absolute offset 0.734 pixels).
+``dcn_pack``) with its CUDA op replaced by
+``mmcv.ops.modulated_deform_conv2d``; parameters (``conv_offset`` too)
+filled by ``tests/test_models/_sali_fill.py`` under
+``pcd_align.dcn_pack.l2.*`` (mean absolute offset 0.734 pixels).
 """
 import torch
 import torch.nn.functional as F
@@ -45,8 +46,8 @@ def test_zero_init_is_half_a_plain_conv():
     assert not m.conv_offset.weight.any()
     x, feat = torch.randn(2, 8, 7, 5), torch.randn(2, 8, 7, 5)
     # zero offsets, mask sigmoid(0) = 0.5
-    expected = 0.5 * F.conv2d(x, m.weight, padding=1) + m.bias.view(1, -1, 1,
-                                                                     1)
+    bias = m.bias.view(1, -1, 1, 1)
+    expected = 0.5 * F.conv2d(x, m.weight, padding=1) + bias
     torch.testing.assert_close(m(x, feat), expected, rtol=1e-5, atol=1e-5)
 
 

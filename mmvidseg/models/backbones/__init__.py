@@ -1,0 +1,3 @@
+from .reference_pvt_v2 import ReferencePVTv2
+
+__all__ = ['ReferencePVTv2']
