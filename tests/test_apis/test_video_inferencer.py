@@ -126,3 +126,19 @@ def test_temporal_model_needs_stream_cfg():
 def test_checkpoint_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         VideoInferencer(_cfg(), str(tmp_path / 'nope.pth'))
+
+
+def test_look_ahead_buffers_the_frames_a_step_reads():
+    from mmvidseg.apis.video_inferencer import _look_ahead
+    frames = [(f'f{i}', i) for i in range(4)]
+    # SALI's offline neighbour: frame t+1 is read before frame t's step,
+    # the last frame is known, frame t-1 is still held
+    seen = [(i, sorted(buf), last) for i, buf, last in
+            _look_ahead(iter(frames), 1)]
+    assert seen == [(0, [0, 1], False), (1, [0, 1, 2], False),
+                    (2, [1, 2, 3], False), (3, [2, 3], True)]
+    plain = [(i, sorted(buf), last) for i, buf, last in
+             _look_ahead(iter(frames), 0)]
+    assert plain == [(0, [0], False), (1, [0, 1], False),
+                     (2, [1, 2], False), (3, [2, 3], False)]
+    assert list(_look_ahead(iter([]), 1)) == []

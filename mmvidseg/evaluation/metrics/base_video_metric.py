@@ -2,7 +2,7 @@
 import logging
 from abc import abstractmethod
 from collections import defaultdict
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_world_size, is_main_process)
@@ -11,6 +11,7 @@ from mmengine.evaluator import BaseMetric
 # but is what ``BaseMetric.evaluate`` itself uses to move results to CPU.
 from mmengine.evaluator.metric import _to_cpu
 from mmengine.logging import print_log
+from mmengine.structures import BaseDataElement
 
 
 def all_gather_results(results: list) -> list:
@@ -108,6 +109,28 @@ class BaseVideoMetric(BaseMetric):
 
     #: drop repeated (video_id, frame_id) results; False: raise ValueError
     drop_duplicate_frames: bool = True
+
+    def frame_samples(self, data_samples: Sequence[Any],
+                      required: Sequence[str],
+                      hint: str = '') -> Iterator[dict]:
+        """The data samples of a batch as dicts, each checked to hold the
+        ``required`` keys (``video_id`` and ``frame_id`` come from the
+        metainfo).
+
+        Raises:
+            KeyError: A sample lacks a key; the message names it, ``hint``
+                (what the test pipeline must provide) and the keys present.
+        """
+        for sample in data_samples:
+            if isinstance(sample, BaseDataElement):
+                sample = sample.to_dict()
+            for key in required:
+                if key not in sample:
+                    raise KeyError(
+                        f'{type(self).__name__} needs {key!r} in every data '
+                        f'sample{f" ({hint})" if hint else ""}, got keys '
+                        f'{sorted(sample)}')
+            yield sample
 
     def evaluate(self, size: Optional[int] = None) -> dict:
         """Gather all ranks' results, compute once, broadcast.

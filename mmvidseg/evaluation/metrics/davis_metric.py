@@ -4,7 +4,6 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.logging import print_log
-from mmengine.structures import BaseDataElement
 
 from mmvidseg.evaluation.functional.davis_measures import (
     BOUND_TH, GLOBAL_KEYS, STAT_KEYS, check_prediction_ids, global_table,
@@ -100,15 +99,11 @@ class DAVISMetric(BaseVideoMetric):
             data_samples (Sequence[dict]): One dict (or
                 :class:`SegDataSample`) per frame.
         """
-        for sample in data_samples:
-            if isinstance(sample, BaseDataElement):
-                sample = sample.to_dict()
-            for key in ('video_id', 'frame_id', 'pred_sem_seg', 'gt_sem_seg'):
-                if key not in sample:
-                    raise KeyError(
-                        f'DAVISMetric needs {key!r} in every data sample '
-                        '(metainfo video_id/frame_id, and gt_sem_seg at the '
-                        'original size from the test pipeline)')
+        for sample in self.frame_samples(
+                data_samples,
+                ('video_id', 'frame_id', 'pred_sem_seg', 'gt_sem_seg'),
+                'metainfo video_id/frame_id, and gt_sem_seg at the original '
+                'size from the test pipeline'):
             video, frame = sample['video_id'], int(sample['frame_id'])
             pred = _id_map(sample['pred_sem_seg'], 'pred_sem_seg')
             gt = _id_map(sample['gt_sem_seg'], 'gt_sem_seg')

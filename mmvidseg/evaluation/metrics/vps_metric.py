@@ -6,7 +6,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmengine.logging import print_log
-from mmengine.structures import BaseDataElement
 
 from mmvidseg.evaluation.functional.vps_measures import (VPS_KEYS,
                                                          aggregate_cases,
@@ -128,16 +127,11 @@ class VPSMetric(BaseVideoMetric):
                 :class:`SegDataSample`) per frame.
         """
         for sample in data_samples:
-            if isinstance(sample, BaseDataElement):
-                sample = sample.to_dict()
             pred_key = 'pred_map' if 'pred_map' in sample else 'seg_logits'
-            for key in ('video_id', 'frame_id', pred_key, 'gt_sem_seg'):
-                if key not in sample:
-                    raise KeyError(
-                        f'VPSMetric needs {key!r} in every data sample '
-                        '(metainfo video_id/frame_id, seg_logits at the '
-                        'original size and gt_sem_seg), got keys '
-                        f'{sorted(sample)}')
+            sample = next(self.frame_samples(
+                [sample], ('video_id', 'frame_id', pred_key, 'gt_sem_seg'),
+                'metainfo video_id/frame_id, seg_logits at the original '
+                'size and gt_sem_seg'))
             video, frame = sample['video_id'], int(sample['frame_id'])
             where = f'video {video!r} frame {frame}'
             gt = grey_gt(_field(sample, 'gt_sem_seg')[0])
