@@ -14,10 +14,11 @@ OURS = {
     'MODELS': ['VideoEncoderDecoder', 'VideoSegDataPreProcessor',
                'TemporalAttentionHead', 'TMAHead', 'LabelPropagator',
                'SALISegmentor', 'SALIHead', 'RFBNeck', 'StructureLoss',
-               'ReferencePVTv2'],
+               'OhemCrossEntropyLoss', 'ReferencePVTv2', 'MSTFALSegmentor',
+               'ResNet18OS8', 'DeepLabV3PlusLiteHead'],
     'DATASETS': ['ProceduralVideoDataset', 'VideoFolderDataset',
                  'CityscapesSeqDataset', 'CamVidVideoDataset', 'DAVISDataset',
-                 'NiftiVolumeDataset', 'SUNSEGDataset'],
+                 'NiftiVolumeDataset', 'SUNSEGDataset', 'EndoVis18Dataset'],
     'TRANSFORMS': ['SampleClip', 'LoadVideoFrames', 'ClipTransformBroadcaster',
                    'PackVideoSegInputs', 'LoadVideoAnnotations',
                    'LoadVolumeSlices', 'RandomRotateBicubic', 'ColorEnhance',
@@ -27,9 +28,10 @@ OURS = {
                    'SALIClipPolicy'],
     'DATA_SAMPLERS': ['VideoSequentialSampler'],
     'LOOPS': ['VideoValLoop', 'VideoTestLoop'],
-    'HOOKS': ['VideoPredictionWriterHook', 'StageScheduleHook'],
+    'HOOKS': ['VideoPredictionWriterHook', 'StageScheduleHook',
+              'MSTFALHook'],
     'RUNNERS': ['AtomicCheckpointRunner'],
-    'METRICS': ['DAVISMetric', 'VPSMetric'],
+    'METRICS': ['DAVISMetric', 'VPSMetric', 'EndoVisMetric'],
 }
 
 

@@ -6,6 +6,7 @@ from .clip_policies import (BaseClipPolicy, FirstFrameQueueClipPolicy,
                             FixedOffsetClipPolicy, RandomSkipClipPolicy,
                             SALIClipPolicy, ShiftedClipPolicy)
 from .davis_dataset import DAVISDataset
+from .endovis18_dataset import EndoVis18Dataset
 from .nifti_volume_dataset import NiftiVolumeDataset
 from .procedural_video_dataset import ProceduralVideoDataset
 from .samplers import VideoSequentialSampler
@@ -26,5 +27,6 @@ __all__ = [
     'SampleClip', 'CityscapesSeqDataset', 'CamVidVideoDataset',
     'DAVISDataset', 'BaseVolumeDataset', 'NiftiVolumeDataset',
     'LoadVolumeSlices', 'VolumeCache', 'SALIClipPolicy', 'SUNSEGDataset',
-    'ColorEnhance', 'PepperNoise', 'RandomRotateBicubic', 'SoftMaskResize'
+    'ColorEnhance', 'PepperNoise', 'RandomRotateBicubic', 'SoftMaskResize',
+    'EndoVis18Dataset'
 ]

@@ -1,6 +1,7 @@
-from .backbones import ReferencePVTv2
+from .backbones import ReferencePVTv2, ResNet18OS8
 from .data_preprocessors import VideoSegDataPreProcessor
-from .decode_heads import SALIHead, TemporalAttentionHead, TMAHead
+from .decode_heads import (DeepLabV3PlusLiteHead, SALIHead,
+                           TemporalAttentionHead, TMAHead)
 from .losses import StructureLoss
 from .necks import RFBNeck
 from .segmentors import LabelPropagator, SALISegmentor, VideoEncoderDecoder
@@ -10,5 +11,6 @@ __all__ = [
     'VideoSegDataPreProcessor', 'TemporalAttentionHead', 'TMAHead',
     'VideoEncoderDecoder', 'LabelPropagator',
     'AFFINITIES', 'affinity_logits', 'memory_read', 'RFBNeck',
-    'StructureLoss', 'SALIHead', 'SALISegmentor', 'ReferencePVTv2'
+    'StructureLoss', 'SALIHead', 'SALISegmentor', 'ReferencePVTv2',
+    'ResNet18OS8', 'DeepLabV3PlusLiteHead'
 ]

@@ -55,6 +55,8 @@ def test_config_builds(path):
         return _check_label_propagation(cfg)
     if cfg.model.type == 'SALISegmentor':
         return _check_sali(cfg)
+    if cfg.model.type == 'MSTFALSegmentor':
+        return _check_mstfal(cfg)
     model_cfg = cfg.model.to_dict()
     model_cfg['pretrained'] = None
     model_cfg['backbone'].pop('init_cfg', None)
@@ -177,6 +179,31 @@ def _check_sali(cfg):
     with torch.no_grad():
         out = model._forward(torch.randn(1, 2, 3, 256, 256))
     assert out.shape == (1, 1, 256, 256)
+
+
+def _check_mstfal(cfg):
+    """MS-TFAL: clip + shifted clip for training, single frames at test,
+    classes of the dataset, OHEM n_min = H W / 16 of the training size, and
+    the reliability pass reads the training labels."""
+    model_cfg = cfg.model.to_dict()
+    model_cfg['backbone'].pop('init_cfg', None)
+    model = MODELS.build(model_cfg).eval()
+    train = cfg.train_dataloader.dataset
+    policy = [p for p in train.pipeline if p['type'] == 'SampleClip'][0]
+    assert policy['policy']['type'] == 'ShiftedClipPolicy'
+    classes = DATASETS.get(train.type).METAINFO['classes']
+    assert model.num_classes == len(classes)
+    w, h = [t for t in train.pipeline if t['type'] ==
+            'ClipTransformBroadcaster'][0]['transforms'][0]['scale']
+    assert model.loss_module.n_min == h * w // 16
+    for hook in cfg.get('custom_hooks', []):
+        if hook['type'] == 'MSTFALHook':
+            rel = hook['reliability_dataloader']['dataset']
+            assert rel['label_dir'] == train.label_dir
+            assert rel['split'] == train.split
+    with torch.no_grad():
+        out = model._forward(torch.randn(1, 1, 3, 64, 80))
+    assert out.shape == (1, model.num_classes, 64, 80)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)

@@ -61,8 +61,35 @@ def test_shifted_clip_matches_ms_tfal():
     ids, key = policy(1, 149)
     assert ids[:4] == [4, 3, 2, 1] and ids[4:] == [3, 2, 1, 0]
     ids, _ = policy(0, 149)
-    assert ids[:4] == [3, 2, 1, 0] and ids[4:] == [2, 1, 0, 1]
+    assert ids[:4] == [3, 2, 1, 0] and ids[4:] == [4, 3, 2, 1]
     assert policy.clip_len == 8
+
+
+# MS-TFAL (BeileiCui/MS-TFAL@538475e) dataset/Endovis2018_MS_TFAL.py,
+# ``endovis2018('train', t=4)._load_data(1, frame, 4)`` on a fake 10-frame
+# video whose frame f has the value 10 f (torchvision/albumentations stubbed;
+# /tmp/m4_golden/golden_clips.py): (clip, shifted clip) per key frame.
+MSTFAL_CLIPS_10 = [
+    ([3, 2, 1, 0], [4, 3, 2, 1]), ([4, 3, 2, 1], [3, 2, 1, 0]),
+    ([5, 4, 3, 2], [4, 3, 2, 1]), ([6, 5, 4, 3], [5, 4, 3, 2]),
+    ([1, 2, 3, 4], [6, 5, 4, 3]), ([2, 3, 4, 5], [1, 2, 3, 4]),
+    ([3, 4, 5, 6], [2, 3, 4, 5]), ([4, 5, 6, 7], [3, 4, 5, 6]),
+    ([5, 6, 7, 8], [4, 5, 6, 7]), ([6, 7, 8, 9], [5, 6, 7, 8])]
+
+
+def test_shifted_clip_matches_mstfal_dataset():
+    policy = ShiftedClipPolicy(clip_len=4, shift=-1)
+    for frame, (clip, shifted) in enumerate(MSTFAL_CLIPS_10):
+        assert policy(frame, 10) == (clip + shifted, 3), frame
+
+
+def test_shifted_clip_short_video_and_positive_shift():
+    # forward clip past the end: backward clip if it fits, else clamped
+    assert ShiftedClipPolicy(clip_len=4)(3, 5)[0][:4] == [0, 1, 2, 3]
+    assert ShiftedClipPolicy(clip_len=4)(2, 5)[0][:4] == [4, 4, 3, 2]
+    # shift +1: the last frame's "next" frame is the one before it
+    ids, key = ShiftedClipPolicy(clip_len=2, shift=1)(9, 10)
+    assert (ids, key) == ([8, 9, 7, 8], 1)
 
 
 def test_first_frame_queue():

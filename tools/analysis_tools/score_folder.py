@@ -13,7 +13,9 @@ unreadable file, stops it with a one-line message and exit status 1
 Metrics: ``davis`` (J&F of the official DAVIS-2017 semi-supervised scorer;
 ``--davis2016`` for DAVIS-2016 binary masks), ``vps`` (S-measure, E-measure,
 weighted F, F, MAE, Sen, Spe, Dice, IoU of the VPS / SUN-SEG toolbox:
-``--gt .../GT --pred <maps>``, ``<case>/<frame>.png`` on both sides).
+``--gt .../GT --pred <maps>``, ``<case>/<frame>.png`` on both sides),
+``endovis`` (MS-TFAL's present-class Dice / IoU of EndoVis18: class-id PNGs
+``<seq>/<frame>.png`` on both sides, ``--num-classes``, ``--gt-subdir``).
 ``score_folder.py METRIC -h`` lists a metric's options.
 """
 import argparse

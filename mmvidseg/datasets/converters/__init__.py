@@ -2,9 +2,13 @@ from .camvid import extract_camvid_videos, extract_video_frames, find_videos
 from .cityscapes import (LABEL_TO_TRAIN_ID, convert_cityscapes_trainids,
                          convert_label_file, find_label_files,
                          labelids_to_trainids, train_id_lut)
+from .endovis18 import (convert_endovis18, convert_sequence, read_label_colors,
+                        rgb_to_class_ids)
 
 __all__ = [
     'extract_camvid_videos', 'extract_video_frames', 'find_videos',
     'LABEL_TO_TRAIN_ID', 'convert_cityscapes_trainids', 'convert_label_file',
-    'find_label_files', 'labelids_to_trainids', 'train_id_lut'
+    'find_label_files', 'labelids_to_trainids', 'train_id_lut',
+    'convert_endovis18', 'convert_sequence', 'read_label_colors',
+    'rgb_to_class_ids'
 ]

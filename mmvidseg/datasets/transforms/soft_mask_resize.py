@@ -8,12 +8,13 @@ from mmcv.transforms import BaseTransform
 from mmvidseg.registry import TRANSFORMS
 
 
-def _pil_resize(arr: np.ndarray, size, name: str) -> np.ndarray:
+def _pil_resize(arr: np.ndarray, size, name: str,
+                interpolation: str = 'bilinear') -> np.ndarray:
     if arr.dtype != np.uint8:
         raise TypeError(f'SoftMaskResize needs uint8 {name!r}, got '
                         f'{arr.dtype} (PIL resizes 8-bit images)')
     return mmcv.imresize(
-        arr, size, interpolation='bilinear', backend='pillow')
+        arr, size, interpolation=interpolation, backend='pillow')
 
 
 @TRANSFORMS.register_module()
@@ -33,15 +34,27 @@ class SoftMaskResize(BaseTransform):
     ``scale`` (w, h), ``scale_factor`` (w_scale, h_scale) and
     ``keep_ratio`` (False).
 
+    MS-TFAL resizes its class-id labels the same way (PIL bilinear, so ids
+    are interpolated at class boundaries); ``seg_interpolation='nearest'``
+    resizes the maps with PIL nearest instead.
+
     Args:
         scale (Sequence[int]): Output size ``(w, h)`` as in mmcv ``Resize``.
             Default (352, 352).
+        seg_interpolation (str): PIL filter of the ``seg_fields`` maps,
+            ``'bilinear'`` (default) or ``'nearest'``.
     """
 
-    def __init__(self, scale: Sequence[int] = (352, 352)) -> None:
+    def __init__(self,
+                 scale: Sequence[int] = (352, 352),
+                 seg_interpolation: str = 'bilinear') -> None:
         if len(scale) != 2 or min(int(s) for s in scale) < 1:
             raise ValueError(f'scale must be (w, h) > 0, got {scale!r}')
+        if seg_interpolation not in ('bilinear', 'nearest'):
+            raise ValueError("seg_interpolation must be 'bilinear' or "
+                             f"'nearest', got {seg_interpolation!r}")
         self.scale = (int(scale[0]), int(scale[1]))
+        self.seg_interpolation = seg_interpolation
 
     def transform(self, results: dict) -> dict:
         img = results['img']
@@ -49,7 +62,8 @@ class SoftMaskResize(BaseTransform):
         results['img'] = _pil_resize(img, self.scale, 'img')
         for key in results.get('seg_fields', []):
             if results.get(key) is not None:
-                results[key] = _pil_resize(results[key], self.scale, key)
+                results[key] = _pil_resize(results[key], self.scale, key,
+                                           self.seg_interpolation)
         results['img_shape'] = results['img'].shape[:2]
         results['scale'] = self.scale
         results['scale_factor'] = (self.scale[0] / w, self.scale[1] / h)
@@ -57,4 +71,5 @@ class SoftMaskResize(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(scale={self.scale})'
+        return (f'{type(self).__name__}(scale={self.scale}, '
+                f'seg_interpolation={self.seg_interpolation!r})')

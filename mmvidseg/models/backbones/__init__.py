@@ -1,3 +1,4 @@
 from .reference_pvt_v2 import ReferencePVTv2
+from .resnet18_os8 import ResNet18OS8
 
-__all__ = ['ReferencePVTv2']
+__all__ = ['ReferencePVTv2', 'ResNet18OS8']

@@ -1,6 +1,8 @@
 from .base_temporal_head import BaseTemporalHead
+from .deeplabv3plus_lite_head import DeepLabV3PlusLiteHead
 from .sali_head import SALIHead
 from .temporal_attention_head import TemporalAttentionHead
 from .tma_head import TMAHead
 
-__all__ = ['BaseTemporalHead', 'SALIHead', 'TemporalAttentionHead', 'TMAHead']
+__all__ = ['BaseTemporalHead', 'SALIHead', 'TemporalAttentionHead', 'TMAHead',
+           'DeepLabV3PlusLiteHead']

@@ -1,3 +1,4 @@
+from .ohem_cross_entropy_loss import OhemCrossEntropyLoss
 from .structure_loss import StructureLoss
 
-__all__ = ['StructureLoss']
+__all__ = ['StructureLoss', 'OhemCrossEntropyLoss']
