@@ -131,13 +131,15 @@ def fake_batch(batch: int,
                frame_id: int = 0,
                given_mask: bool = False,
                key_index: Optional[int] = None,
-               frame_ids: Optional[List[int]] = None) -> dict:
+               frame_ids: Optional[List[int]] = None,
+               clip_bounds: Optional[List[Tuple[int, int]]] = None) -> dict:
     """Random uint8 clips (T, 3, H, W) with labels of every frame
     (``gt_clip_seg``; the key frame's in ``gt_sem_seg``).
 
     With ``given_mask`` every sample also carries its label as the mask
     given to a streaming model (``given_sem_seg``). ``key_index`` defaults
-    to the last frame, ``frame_ids`` (metainfo) to none.
+    to the last frame, ``frame_ids`` and ``clip_bounds`` (metainfo; the
+    clips in the clip, e.g. MS-TFAL's ``[(0, L), (L, 2L)]``) to none.
     """
     key = clip - 1 if key_index is None else key_index
     from mmvidseg.models.segmentors import GIVEN_MASK_FIELD
@@ -160,6 +162,9 @@ def fake_batch(batch: int,
                  video_id=video_id, frame_id=frame_id, flip=False))
         if frame_ids is not None:
             s.set_metainfo(dict(frame_ids=list(frame_ids)))
+        if clip_bounds is not None:
+            s.set_metainfo(
+                dict(clip_bounds=[tuple(b) for b in clip_bounds]))
         samples.append(s)
     return dict(inputs=inputs, data_samples=samples)
 

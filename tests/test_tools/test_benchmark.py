@@ -78,3 +78,25 @@ def test_benchmark_sali_stream_train_and_macs(tmp_path):
     assert 'clip_len=2' in proc.stdout
     assert 'PythonOp.ModulatedDeformConv2dFunction' in proc.stdout
     assert 'MACs:' in proc.stdout
+
+
+def test_benchmark_ms_tfal_stages(tmp_path, repo_root):
+    """--mode stages: one MS-TFAL training step per stage (AMP replaced by
+    fp32 on CPU), overheads against plain and the TFAL maths alone."""
+    cfg = osp.join(repo_root, 'configs', 'ms_tfal',
+                   'mstfal_r18-d8_1xb1-clip4-amp-25e_endovis18-256x320.py')
+    out = tmp_path / 'stages.json'
+    proc = run([tool('analysis_tools/benchmark.py'), cfg, '--mode', 'stages',
+                '--shape', '64', '80', '--iters', '1', '--warmup', '0',
+                '--json', str(out), '--cfg-options',
+                'model.backbone.init_cfg=None'])
+    text = proc.stdout
+    assert 'clip_len=8' in text and 'trained_frames=4' in text
+    assert 'config: AmpOptimWrapper' in text
+    for stage in ('plain', 'video', 'image', 'pixel', 'tfal_maths'):
+        line = [x for x in text.splitlines() if x.startswith(stage + ':')][0]
+        assert 'ms/iter' in line and 'peak memory' in line
+    assert 'TFAL overhead per step: image vs plain' in text
+    report = json.loads(out.read_text())
+    assert report['pixel']['input_hw'] == [64, 80]
+    assert report['tfal_maths']['embedding'] == [4, 304, 8, 10]

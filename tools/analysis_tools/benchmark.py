@@ -17,6 +17,8 @@ from mmvidseg.utils.complexity import format_macs, run_macs
 from mmvidseg.utils.io import atomic_write_bytes
 from mmvidseg.utils.read_benchmark import (run_memory_read_benchmark,
                                            run_propagation_benchmark)
+from mmvidseg.utils.stage_benchmark import (format_stage_report,
+                                            run_stage_benchmark)
 
 
 def parse_args():
@@ -26,14 +28,17 @@ def parse_args():
     parser.add_argument(
         '--mode',
         choices=['train', 'stream', 'both', 'memory-read', 'propagation',
-                 'macs'],
+                 'macs', 'stages'],
         default='both',
         help='macs: multiply-accumulates of one inference step (the clip '
         'a streaming model reads per frame) at --shape; memory-read: the '
         'decode head\'s memory read alone, SDPA vs plain '
         'matmul-softmax-matmul, at --shape / 8 feature size; '
         'propagation: a label-propagation model\'s propagation on random '
-        'features, streaming vs all frames in memory')
+        'features, streaming vs all frames in memory; stages: an MS-TFAL '
+        'training step per stage (plain, video, image, pixel) with its '
+        'time and memory overhead against plain, and the TFAL maths '
+        'alone (default shape: the config\'s crop_size)')
     parser.add_argument('--frames', type=int, default=100,
                         help='video length of --mode propagation')
     parser.add_argument('--channels', type=int,
@@ -59,8 +64,8 @@ def main():
     args = parse_args()
     with report_errors('benchmark.py', args.debug):
         report = benchmark(args)
-        lines = format_macs(report) if args.mode == 'macs' else \
-            format_report(report)
+        formatter = dict(macs=format_macs, stages=format_stage_report)
+        lines = formatter.get(args.mode, format_report)(report)
         print('\n'.join(lines))
         if args.json:
             atomic_write_bytes(
@@ -74,6 +79,9 @@ def benchmark(args):
         cfg.merge_from_dict(args.cfg_options)
     if args.mode == 'macs':
         return run_macs(cfg, args.shape, args.device)
+    if args.mode == 'stages':
+        return run_stage_benchmark(cfg, args.shape, args.device, args.iters,
+                                   args.warmup, args.batch_size)
     if args.mode == 'memory-read':
         return run_memory_read_benchmark(cfg, args.device, args.shape,
                                          args.batch_size, args.iters,

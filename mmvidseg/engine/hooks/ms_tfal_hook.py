@@ -82,10 +82,10 @@ class MSTFALHook(StageScheduleHook):
                              'rank weights')
         stages = [(0, 'plain'), (t1 - 1, 'video'), (t2 - 1, 'image'),
                   (t3 - 1, 'pixel')]
-        super().__init__([dict(begin=b, stage=s) for b, s in stages if
-                          b >= 0], by_epoch=True)
         if t1 == 1:  # stage 2 from the start
-            self.schedule = self.schedule[1:]
+            stages = stages[1:]
+        super().__init__([dict(begin=b, stage=s) for b, s in stages],
+                         by_epoch=True)
         self.reliability_dataloader = reliability_dataloader
         self.rank_weights = [float(w) for w in rank_weights]
         self.num_uncertain = int(num_uncertain)
@@ -137,54 +137,25 @@ class MSTFALHook(StageScheduleHook):
     def update_reliability(self, runner, model) -> dict:
         """Rank the videos (see the class doc) and hand the result to the
         model. Returns the ranking for logging and visualisation."""
-        from mmvidseg.models.utils import tfal_affinity, video_reliability
         if self._loader is None:
             self._loader = runner.build_dataloader(
                 self.reliability_dataloader)
-        sums: Dict[str, list] = defaultdict(lambda: [0.0, 0.0, 0])
-        was_training = model.training
-        model.eval()
-        for batch in tqdm(self._loader, desc='MS-TFAL video reliability',
-                          disable=not _is_main(runner), leave=False):
-            data = model.data_preprocessor(batch, False)
-            inputs, samples = data['inputs'], data['data_samples']
-            _, emb = model.frame_forward(inputs[:, 0])
-            _, emb_prev = model.frame_forward(inputs[:, 1])
-            labels = torch.stack([s.gt_clip_seg.data for s in samples])
-            small = F.interpolate(labels.float(), size=emb.shape[-2:],
-                                  mode='nearest').long()
-            aff = tfal_affinity(emb, emb_prev, small[:, 0], small[:, 1],
-                                model.num_classes)
-            for s, p, n in zip(samples, aff.pos_mean, aff.neg_mean):
-                acc = sums[str(s.metainfo['video_id'])]
-                acc[0] += float(p)
-                acc[1] += float(n)
-                acc[2] += 1
-        model.train(was_training)
-        table = _gather(sums)
-        # the dataset's order (seq_1, seq_2, ..., seq_10): argsort ties
-        # resolve as the original's fixed video array
-        videos = sorted(table, key=_natural)
-        if len(videos) != len(self.rank_weights):
-            raise ValueError(
-                f'MSTFALHook: {len(videos)} training videos but '
-                f'{len(self.rank_weights)} rank_weights')
-        result = video_reliability(
-            torch.tensor([table[v][0] for v in videos], dtype=torch.float64),
-            torch.tensor([table[v][1] for v in videos], dtype=torch.float64),
-            torch.tensor([table[v][2] for v in videos], dtype=torch.float64),
-            self.rank_weights, self.num_uncertain)
-        weights = dict(zip(videos, (float(w) for w in result.weights)))
-        uncertain = [videos[int(i)] for i in result.uncertain]
-        model.set_reliability(weights, result.p_thr, result.n_thr, uncertain)
+        sums = accumulate_video_affinity(model, self._loader,
+                                         progress=_is_main(runner))
+        ranking = rank_videos(_gather(sums), self.rank_weights,
+                              self.num_uncertain)
+        videos, weights = ranking['videos'], ranking['weights']
+        uncertain = ranking['uncertain']
+        model.set_reliability(weights, ranking['p_thr'], ranking['n_thr'],
+                              uncertain)
         runner.logger.info(
             'MS-TFAL reliability (least reliable first): ' + ', '.join(
-                f'{videos[i]}={float(result.reliability[i]):.4f}'
-                for i in torch.argsort(result.reliability, stable=True)) +
-            f'; p_thr={result.p_thr:.4f}, n_thr={result.n_thr:.4f}, '
+                f'{v}={ranking["reliability"][v]:.4f}'
+                for v in ranking['order']) +
+            f'; p_thr={ranking["p_thr"]:.4f}, n_thr={ranking["n_thr"]:.4f}, '
             f'U={uncertain}')
         return dict(videos=videos, weights=weights, uncertain=uncertain,
-                    p_thr=float(result.p_thr), n_thr=float(result.n_thr))
+                    p_thr=ranking['p_thr'], n_thr=ranking['n_thr'])
 
     def _prepare_correction(self, runner, model) -> None:
         state = self.best_state
@@ -202,6 +173,101 @@ class MSTFALHook(StageScheduleHook):
         frozen.load_state_dict(state)
         frozen.eval().requires_grad_(False)
         model.set_correction_model(frozen)
+
+
+@torch.no_grad()
+def accumulate_video_affinity(model, dataloader,
+                              progress: bool = True) -> Dict[str, list]:
+    """Per-video sums of TFAL's frame values over a frame-pair loader.
+
+    Runs ``model`` (an :class:`MSTFALSegmentor`, in eval mode; its mode is
+    restored afterwards) on every batch of ``dataloader`` (clips of a frame
+    and its previous frame, ``gt_clip_seg`` (2, H, W) noisy labels) and
+    adds each frame's ``pos_mean`` / ``neg_mean`` (:func:`tfal_affinity`,
+    labels nearest-downsampled to the embedding) to its video.
+
+    Args:
+        model (nn.Module): The segmentor (``frame_forward``,
+            ``data_preprocessor``, ``num_classes``).
+        dataloader (Iterable): Batches of the reliability dataloader.
+        progress (bool): Show a progress bar. Defaults to True.
+
+    Returns:
+        dict: ``video_id -> [sum pos_mean, sum neg_mean, frames]`` of this
+        process (gather across ranks with :func:`_gather`).
+    """
+    from mmvidseg.models.utils import tfal_affinity
+    sums: Dict[str, list] = defaultdict(lambda: [0.0, 0.0, 0])
+    was_training = model.training
+    model.eval()
+    try:
+        for batch in tqdm(dataloader, desc='MS-TFAL video reliability',
+                          disable=not progress, leave=False):
+            data = model.data_preprocessor(batch, False)
+            inputs, samples = data['inputs'], data['data_samples']
+            _, emb = model.frame_forward(inputs[:, 0])
+            _, emb_prev = model.frame_forward(inputs[:, 1])
+            labels = torch.stack([s.gt_clip_seg.data for s in samples])
+            small = F.interpolate(labels.float(), size=emb.shape[-2:],
+                                  mode='nearest').long()
+            aff = tfal_affinity(emb, emb_prev, small[:, 0], small[:, 1],
+                                model.num_classes)
+            for s, p, n in zip(samples, aff.pos_mean, aff.neg_mean):
+                acc = sums[str(s.metainfo['video_id'])]
+                acc[0] += float(p)
+                acc[1] += float(n)
+                acc[2] += 1
+    finally:
+        model.train(was_training)
+    return dict(sums)
+
+
+def rank_videos(sums: Dict[str, list], rank_weights: Sequence[float],
+                num_uncertain: int) -> dict:
+    """MS-TFAL's video ranking from per-video sums.
+
+    Videos are taken in natural order of their ids (the dataset's order,
+    ``seq_1, seq_2, ..., seq_10``: ties resolve as the original's fixed
+    video array) and passed to :func:`video_reliability`.
+
+    Args:
+        sums (dict): ``video_id -> [sum pos_mean, sum neg_mean, frames]``
+            (:func:`accumulate_video_affinity`).
+        rank_weights (Sequence[float]): One weight per video, least
+            reliable first.
+        num_uncertain (int): Size of ``U``.
+
+    Returns:
+        dict: ``videos`` (natural order), ``order`` (least reliable
+        first), ``weights``, ``reliability`` (``q``), ``pos`` (mean
+        ``a_p``), ``neg`` (``1 - mean a_n``), ``frames`` (dicts by video),
+        ``uncertain`` (list), ``p_thr``, ``n_thr`` (floats).
+
+    Raises:
+        ValueError: The number of videos differs from ``rank_weights``.
+    """
+    from mmvidseg.models.utils import video_reliability
+    videos = sorted(sums, key=_natural)
+    if len(videos) != len(rank_weights):
+        raise ValueError(
+            f'MSTFALHook: {len(videos)} training videos but '
+            f'{len(rank_weights)} rank_weights')
+    pos, neg, count = (torch.tensor([float(sums[v][i]) for v in videos],
+                                    dtype=torch.float64) for i in range(3))
+    result = video_reliability(pos, neg, count, rank_weights, num_uncertain)
+    order = [videos[int(i)] for i in
+             torch.argsort(result.reliability, stable=True)]
+    return dict(
+        videos=videos,
+        order=order,
+        weights=dict(zip(videos, (float(w) for w in result.weights))),
+        reliability=dict(zip(videos, result.reliability.tolist())),
+        pos=dict(zip(videos, (pos / count).tolist())),
+        neg=dict(zip(videos, ((count - neg) / count).tolist())),
+        frames=dict(zip(videos, (int(c) for c in count))),
+        uncertain=[videos[int(i)] for i in result.uncertain],
+        p_thr=float(result.p_thr),
+        n_thr=float(result.n_thr))
 
 
 def _natural(name: str) -> list:
