@@ -20,24 +20,13 @@ from mmvidseg.models.utils import tfal_affinity
 
 from ..test_datasets.endovis18_fake import make_fake_endovis18
 from ._run import ROOT, run, tool
+from .test_mstfal_tools import _set
 
 CONFIG = osp.join(ROOT, 'configs', 'ms_tfal',
                   'mstfal_r18-d8_1xb1-clip4-amp-25e_endovis18-256x320.py')
 H, W = 64, 80
 SEQS = (1, 2, 3)
 RANK_WEIGHTS = (0.4, 0.7, 1.0)
-
-
-def _set(obj, key, value):
-    """Set ``key`` in every dict of a nested config (pipelines)."""
-    if isinstance(obj, dict):
-        if key in obj:
-            obj[key] = value
-        for v in obj.values():
-            _set(v, key, value)
-    elif isinstance(obj, list):
-        for v in obj:
-            _set(v, key, value)
 
 
 @pytest.fixture(autouse=True)

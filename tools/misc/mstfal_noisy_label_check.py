@@ -57,8 +57,9 @@ def main():
     args = parse_args()
     with report_errors('mstfal_noisy_label_check.py', args.debug):
         data = osp.join(args.work_dir, 'data')
-        build_cholec_endovis(args.clip_dir, data, args.frames_per_seq,
-                             size=args.scale)
+        # frames and labels at their original size: the noise parameters
+        # (radius 40-50 px, ...) are in pixels of the full-size labels
+        build_cholec_endovis(args.clip_dir, data, args.frames_per_seq)
         noise = generate_noisy_labels(
             osp.join(data, 'train'),
             osp.join(data, 'train_noisy_label', 'noisy'),

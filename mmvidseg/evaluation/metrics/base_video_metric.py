@@ -4,6 +4,7 @@ from abc import abstractmethod
 from collections import defaultdict
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+import numpy as np
 from mmengine.dist import (all_gather_object, broadcast_object_list,
                            get_world_size, is_main_process)
 from mmengine.evaluator import BaseMetric
@@ -12,6 +13,25 @@ from mmengine.evaluator import BaseMetric
 from mmengine.evaluator.metric import _to_cpu
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
+
+
+def id_map(field: Any, name: str) -> np.ndarray:
+    """(H, W) int64 ids of a data-sample field ``{'data': (1, H, W)}``
+    (tensor or array; a PixelData too).
+
+    Raises:
+        ValueError: Not a (1, H, W) or (H, W) map; the message names it.
+    """
+    data = field['data'] if isinstance(field, dict) else field.data
+    if hasattr(data, 'detach'):
+        data = data.detach().cpu().numpy()
+    data = np.asarray(data)
+    if data.ndim == 3 and data.shape[0] == 1:
+        data = data[0]
+    if data.ndim != 2:
+        raise ValueError(f'{name} must be a (1, H, W) or (H, W) id map, got '
+                         f'shape {data.shape}')
+    return data.astype(np.int64)
 
 
 def all_gather_results(results: list) -> list:

@@ -6,24 +6,10 @@ from mmengine.logging import print_log
 
 from mmvidseg.registry import METRICS
 
-from .base_video_metric import BaseVideoMetric
+from .base_video_metric import BaseVideoMetric, id_map
 
 #: smoothing term of MS-TFAL's ``utils/EndoMetric.py``
 EPS = 1e-15
-
-
-def _id_map(field: Any, name: str) -> np.ndarray:
-    """(H, W) int64 ids from ``{'data': (1, H, W)}`` (tensor or array)."""
-    data = field['data'] if isinstance(field, dict) else field.data
-    if hasattr(data, 'detach'):
-        data = data.detach().cpu().numpy()
-    data = np.asarray(data)
-    if data.ndim == 3 and data.shape[0] == 1:
-        data = data[0]
-    if data.ndim != 2:
-        raise ValueError(f'{name} must be a (1, H, W) or (H, W) id map, got '
-                         f'shape {data.shape}')
-    return data.astype(np.int64)
 
 
 def present_class_scores(gt: np.ndarray, pred: np.ndarray,
@@ -124,8 +110,8 @@ class EndoVisMetric(BaseVideoMetric):
                 'metainfo video_id/frame_id, and gt_sem_seg at the original '
                 'size from the test pipeline'):
             video, frame = sample['video_id'], int(sample['frame_id'])
-            gt = _id_map(sample['gt_sem_seg'], 'gt_sem_seg')
-            pred = _id_map(sample['pred_sem_seg'], 'pred_sem_seg')
+            gt = id_map(sample['gt_sem_seg'], 'gt_sem_seg')
+            pred = id_map(sample['pred_sem_seg'], 'pred_sem_seg')
             if pred.shape != gt.shape:
                 raise ValueError(
                     f'video {video!r} frame {frame}: prediction size '
