@@ -13,9 +13,13 @@ Examples::
         --out-dir out/
 """
 import argparse
+import os
 
-from mmvidseg.apis import VideoInferencer
-from mmvidseg.utils.cli import report_errors
+from mmvidseg.apis import VideoInferencer, check_sources
+from mmvidseg.utils.checkpoint_compat import allow_safe_globals
+from mmvidseg.utils.cli import (add_debug_arg, add_safe_globals_arg,
+                                report_errors)
+from mmvidseg.utils.runner_helpers import load_run_config
 
 
 def parse_args():
@@ -45,8 +49,8 @@ def parse_args():
         '--no-masks', action='store_true', help='do not save mask PNGs')
     parser.add_argument('--fps', type=float, help='overlay frame rate')
     parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
-    parser.add_argument(
-        '--debug', action='store_true', help='show tracebacks of errors')
+    add_safe_globals_arg(parser)
+    add_debug_arg(parser)
     return parser.parse_args()
 
 
@@ -57,7 +61,12 @@ def _summary(name, result):
 
 def main():
     args = parse_args()
+    if not args.debug:
+        # our one-line error replaces FFmpeg's ("moov atom not found")
+        os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '8')
     with report_errors('infer_video.py', args.debug):
+        allow_safe_globals(args.safe_globals)
+        cfg = load_run_config(args.config)
         checkpoint = None if args.checkpoint.lower() == 'none' \
             else args.checkpoint
         given = {}
@@ -66,7 +75,8 @@ def main():
                 raise ValueError(f'--mask frame index {frame!r} is not a '
                                  'non-negative integer')
             given[int(frame)] = path
-        inferencer = VideoInferencer(args.config, checkpoint, args.device)
+        check_sources(args.input)  # before the (slow) model build
+        inferencer = VideoInferencer(cfg, checkpoint, args.device)
         result = inferencer(
             args.input,
             out_dir=args.out_dir,

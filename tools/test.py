@@ -5,6 +5,10 @@ from mmengine.runner import Runner
 
 import mmvidseg  # noqa: F401 (registers the modules)
 from mmvidseg.registry import RUNNERS
+from mmvidseg.utils.checkpoint_compat import allow_safe_globals
+from mmvidseg.utils.cli import (add_debug_arg, add_safe_globals_arg,
+                                report_errors)
+from mmvidseg.utils.config_check import check_run_inputs
 from mmvidseg.utils.runner_helpers import (add_prediction_writer,
                                            add_runner_args, enable_show_dir,
                                            load_run_config,
@@ -28,20 +32,30 @@ def parse_args():
     parser.add_argument(
         '--wait-time', type=float, default=2, help='interval of --show (s)')
     add_runner_args(parser)
+    add_safe_globals_arg(parser)
+    add_debug_arg(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
-                          args.launcher)
-    # 'none': models that bring their own weights (label propagation)
-    cfg.load_from = (None if args.checkpoint.lower() == 'none' else
-                     args.checkpoint)
-    if args.show or args.show_dir:
-        enable_show_dir(cfg, args.show_dir, args.show, args.wait_time)
-    if args.out:
-        add_prediction_writer(cfg, args.out)
+    with report_errors('test.py', args.debug):
+        allow_safe_globals(args.safe_globals)
+        cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
+                              args.launcher)
+        # 'none': models that bring their own weights (label propagation)
+        cfg.load_from = (None if args.checkpoint.lower() == 'none' else
+                         args.checkpoint)
+        check_run_inputs(cfg, 'test')
+        if args.show or args.show_dir:
+            enable_show_dir(cfg, args.show_dir, args.show, args.wait_time)
+        if args.out:
+            add_prediction_writer(cfg, args.out)
+        run(cfg)
+
+
+def run(cfg):
+    """Build the runner (a ``runner_type`` subclass if named) and test."""
     setup_cpu_distributed(cfg)
     # a Runner subclass when the config names one (runner_type)
     runner = (RUNNERS.build(cfg) if 'runner_type' in cfg else

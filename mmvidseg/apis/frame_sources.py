@@ -23,7 +23,10 @@ class FrameSource:
 
     Raises:
         FileNotFoundError: The path does not exist.
-        ValueError: The source is empty or of an unknown kind.
+        ValueError: The source is empty (no frame images, a video without
+            readable frames) or of an unknown kind.
+        OSError: OpenCV cannot open the video or decode the first frame
+            of a folder.
     """
 
     def __init__(self, source: Source) -> None:
@@ -40,18 +43,31 @@ class FrameSource:
                 if not self.files:
                     raise ValueError(f'frame folder {path!r} holds no images '
                                      f'({", ".join(IMG_EXTENSIONS)})')
+                first = osp.join(path, self.files[0])
+                if cv2.imread(first, cv2.IMREAD_COLOR) is None:
+                    raise OSError(f'cannot decode frame {first!r}')
             elif osp.isfile(path):
                 if not path.lower().endswith(VIDEO_EXTENSIONS):
                     raise ValueError(
                         f'{path!r} is not a video file '
                         f'({", ".join(VIDEO_EXTENSIONS)}) nor a folder')
                 self.kind = 'video'
+                if osp.getsize(path) == 0:
+                    raise ValueError(f'video {path!r} is empty (0 bytes)')
                 cap = cv2.VideoCapture(path)
-                if not cap.isOpened():
-                    raise OSError(f'OpenCV cannot open the video {path!r}')
-                self.fps = cap.get(cv2.CAP_PROP_FPS) or None
-                self._count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-                cap.release()
+                try:
+                    if not cap.isOpened():
+                        raise OSError(
+                            f'OpenCV cannot open the video {path!r} (not a '
+                            'video, truncated, or a codec its FFmpeg lacks)')
+                    self.fps = cap.get(cv2.CAP_PROP_FPS) or None
+                    self._count = int(cap.get(
+                        cv2.CAP_PROP_FRAME_COUNT)) or None
+                    if not cap.read()[0]:  # fail now, not mid-way
+                        raise ValueError(
+                            f'video {path!r} has no readable frames')
+                finally:
+                    cap.release()
             else:
                 raise FileNotFoundError(f'input {path!r} does not exist')
         else:
@@ -96,6 +112,24 @@ class FrameSource:
                                      'readable frames')
             finally:
                 cap.release()
+
+
+def check_sources(source: Union[Source, Sequence[str]]) -> int:
+    """Open every video of ``source`` (see :func:`list_videos`) once.
+
+    Run it before building a model so that a missing or unreadable video
+    fails at once, naming the file.
+
+    Returns:
+        int: The number of videos.
+
+    Raises:
+        FileNotFoundError, ValueError, OSError: As :class:`FrameSource`.
+    """
+    videos = list_videos(source)
+    for _, path in videos or [('', source)]:
+        FrameSource(path)
+    return len(videos) if videos is not None else 1
 
 
 def list_videos(source: Union[Source, Sequence[str]]

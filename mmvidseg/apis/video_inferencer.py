@@ -17,6 +17,7 @@ from mmvidseg.datasets.transforms.frame_keys import frame_results
 from mmvidseg.models.segmentors.streaming_mixin import (GIVEN_MASK_FIELD,
                                                         StreamingMixin)
 from mmvidseg.registry import MODELS
+from mmvidseg.utils.checkpoint_compat import check_checkpoint
 from mmvidseg.utils.io import atomic_write_mask, read_mask
 
 from .frame_sources import FrameSource, Source, list_videos
@@ -52,6 +53,12 @@ class VideoInferencer:
             checkpoint's ``dataset_meta`` or the config's test dataset).
         palette (Sequence, optional): RGB colour per class (default for
             propagation models: the DAVIS palette of object ids).
+
+    Raises:
+        FileNotFoundError: The checkpoint does not exist.
+        CheckpointError: torch cannot load the checkpoint (corrupt, or a
+            class refused under ``weights_only``), checked before the model
+            is built.
     """
 
     def __init__(self,
@@ -64,12 +71,10 @@ class VideoInferencer:
         cfg = Config.fromfile(config) if isinstance(config, str) else config
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         self.cfg = cfg
+        check_checkpoint(checkpoint)  # before the (slow) model build
         model = MODELS.build(cfg.model)
         meta = {}
         if checkpoint is not None:
-            if not osp.isfile(checkpoint):
-                raise FileNotFoundError(
-                    f'checkpoint {checkpoint!r} not found')
             ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
             meta = ckpt.get('meta', {}).get('dataset_meta') or {}
         if not isinstance(model, StreamingMixin):

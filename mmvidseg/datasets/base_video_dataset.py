@@ -19,6 +19,14 @@ class BaseVideoDataset(BaseSegDataset):
     attached to an item by reference in :meth:`get_data_info`, so that a
     clip-sampling transform (:class:`SampleClip`) can pick reference frames.
 
+    Optional table columns (see :meth:`load_video_table`) serve datasets
+    whose labelled frames also exist as separate images and whose frames are
+    numbered (CamVid / Cityscapes as TMANet reads them): ``frame_numbers``
+    lets a policy pick reference frames by number, ``key_img_paths`` is the
+    image read for a frame when it is the key frame of a clip (the labelled
+    image), while its entry in ``img_paths`` (the video frame) is read when
+    it serves as a reference frame.
+
     Args:
         frames (str): Which frames become items: ``'labelled'`` (default for
             training) or ``'all'`` (streaming inference over whole videos).
@@ -38,9 +46,44 @@ class BaseVideoDataset(BaseSegDataset):
         """Return ``[dict(video_id, img_paths, seg_map_paths), ...]``.
 
         ``seg_map_paths`` has one entry per frame (``None`` if unlabelled) or
-        is ``None`` when the dataset has no labels at all.
+        is ``None`` when the dataset has no labels at all. Optional keys:
+
+        * ``frame_numbers``: the number of each frame (strictly increasing;
+          gaps are frames missing from the video);
+        * ``key_img_paths``: per frame, the image to read when the frame is
+          the key frame of a clip (``None``: its ``img_paths`` entry); also
+          the item's ``img_path``;
+        * ``frame_path_fmt``: ``str.format`` pattern of the path of frame
+          number ``n`` (names a missing frame in errors);
+        * ``source``: where the video was found, for error messages.
         """
         raise NotImplementedError
+
+    @staticmethod
+    def _check_columns(vid: str, video: dict, num: int) -> dict:
+        """The optional table columns of ``video`` that are set, checked."""
+        nums = video.get('frame_numbers')
+        keys = video.get('key_img_paths')
+        if nums is not None:
+            nums = [int(n) for n in nums]
+            if len(nums) != num:
+                raise ValueError(f'video {vid!r}: {num} frames but '
+                                 f'{len(nums)} frame numbers')
+            bad = [i for i in range(1, num) if nums[i] <= nums[i - 1]]
+            if bad:
+                raise ValueError(
+                    f'video {vid!r}: frame numbers must increase, got '
+                    f'{nums[bad[0] - 1]} then {nums[bad[0]]}')
+        if keys is not None:
+            keys = list(keys)
+            if len(keys) != num:
+                raise ValueError(f'video {vid!r}: {num} frames but '
+                                 f'{len(keys)} key images')
+        extra = dict(
+            frame_numbers=nums,
+            key_img_paths=keys,
+            frame_path_fmt=video.get('frame_path_fmt'))
+        return {k: v for k, v in extra.items() if v is not None}
 
     def load_data_list(self) -> List[dict]:
         self.video_table = {}
@@ -59,9 +102,14 @@ class BaseVideoDataset(BaseSegDataset):
                     'label entries')
             if vid in self.video_table:
                 raise ValueError(f'duplicate video id {vid!r}')
-            self.video_table[vid] = dict(img_paths=imgs, seg_map_paths=segs)
+            extra = self._check_columns(vid, video, len(imgs))
+            self.video_table[vid] = dict(
+                img_paths=imgs, seg_map_paths=segs, **extra)
+            keys = extra.get('key_img_paths')
             for fid, img in enumerate(imgs):
                 seg = segs[fid] if segs is not None else None
+                if keys is not None and keys[fid] is not None:
+                    img = keys[fid]
                 if self.frames == 'labelled' and segs is not None \
                         and seg is None:
                     continue
@@ -85,6 +133,9 @@ class BaseVideoDataset(BaseSegDataset):
         table = self.video_table[info['video_id']]
         info['video_img_paths'] = table['img_paths']
         info['video_seg_map_paths'] = table['seg_map_paths']
+        for key in ('frame_numbers', 'key_img_paths', 'frame_path_fmt'):
+            if table.get(key) is not None:
+                info[f'video_{key}'] = table[key]
         return info
 
     def video_indices(self) -> Dict[str, List[int]]:

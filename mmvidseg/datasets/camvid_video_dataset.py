@@ -22,7 +22,7 @@ CAMVID_SEGNET_METAINFO = dict(classes=_CLASSES, palette=_PALETTE)
 CAMVID_TMANET_METAINFO = dict(
     classes=('void', ) + _CLASSES, palette=[[0, 0, 0]] + _PALETTE)
 
-_NAME = re.compile(r'^([^_]+)_\D*(\d+)$')
+_NAME = re.compile(r'^([^_]+)_([^\d-]*)(\d+)$')
 
 
 def _parse_name(stem: str, where: str) -> Tuple[str, int]:
@@ -31,7 +31,17 @@ def _parse_name(stem: str, where: str) -> Tuple[str, int]:
     if m is None:
         raise ValueError(f'cannot parse {stem!r} in {where!r} as '
                          '<sequence>_<frame number>')
-    return m.group(1), int(m.group(2))
+    return m.group(1), int(m.group(3))
+
+
+def _name_fmt(folder: str, stem: str, suffix: str) -> str:
+    """``str.format`` pattern of the paths named like ``stem``:
+    ``('d', 'Seq05VD_f00030', '.png')`` -> ``'d/Seq05VD_f{:05d}.png'``."""
+    m = _NAME.match(stem)
+    esc = [t.replace('{', '{{').replace('}', '}}')
+           for t in (folder, m.group(1), m.group(2), suffix)]
+    return osp.join(esc[0], f'{esc[1]}_{esc[2]}{{:0{len(m.group(3))}d}}'
+                    f'{esc[3]}')
 
 
 def _list_frames(folder: str, suffixes: Sequence[str]) -> Dict[str, str]:
@@ -62,15 +72,24 @@ class CamVidVideoDataset(BaseVideoDataset):
       ``<data_root>/labels/<name>_L.png`` with values 0..11, split lists
       ``<data_root>/annotations/<split>.txt`` (one name per line, extension
       optional) and every frame of the videos (30 Hz) in
-      ``<data_root>/images_sequence/<seq>_<frame>.png``. The frame table of
-      a video is all its ``images_sequence`` frames sorted by frame number;
-      only frames listed in the split file are labelled. A listed frame
-      missing from ``images_sequence`` falls back to ``images/<name>.png``,
-      inserted in frame order (a warning counts them). Class 0 ``void`` is
-      trained and evaluated as a class, as TMANet did (12 classes).
+      ``<data_root>/images_sequence/<seq>_<frame>.png`` (extract them with
+      ``tools/dataset_converters/camvid_video_to_frames.py --naming
+      tmanet``). The frame table of a video is all its ``images_sequence``
+      frames sorted by frame number, with their ``frame_numbers``; only
+      frames listed in the split file are labelled. As in TMANet, the key
+      frame of a clip is read from ``images/<name>.png`` (the table's
+      ``key_img_paths``, also the item's ``img_path``) and only the memory
+      frames from ``images_sequence`` (picked by frame number, see
+      :class:`FixedOffsetClipPolicy`), so a wrongly numbered extraction
+      cannot pair a label with another frame. A listed frame missing from
+      ``images_sequence`` enters the table as its ``images/`` file
+      (a warning counts them). Class 0 ``void`` is trained and evaluated as
+      a class, as TMANet did (12 classes).
 
     Frame numbers are the digits after ``<seq>_`` (``Seq05VD_f00000`` is
-    frame 0), so zero padding may differ between folders. The SegNet mapping
+    frame 0), so zero padding may differ between folders; negative numbers
+    (``Seq05VD_f-0001``, written by TMANet's extraction script) are
+    ignored. The SegNet mapping
     11 -> 255 is the dataset's ``label_map`` (see :meth:`get_label_map`),
     which :class:`LoadVideoFrames` applies; giving a subset of the classes in
     ``metainfo`` maps the other classes to 255 as in mmseg.
@@ -82,6 +101,10 @@ class CamVidVideoDataset(BaseVideoDataset):
             to the image extensions (SegNet) or ``'.png'`` (TMANet).
         seg_map_suffix (str, optional): Label suffix; ``'.png'`` (SegNet) or
             ``'_L.png'`` (TMANet).
+        key_img_dir (str, optional): TMANet layout: folder (under
+            ``data_root``) of the labelled images read as key frames;
+            ``None`` reads the key frame from ``images_sequence`` as well.
+            Default ``'images'``.
         **kwargs: See :class:`BaseVideoDataset`.
 
     Raises:
@@ -99,12 +122,14 @@ class CamVidVideoDataset(BaseVideoDataset):
                  split: str = 'train',
                  img_suffix: Optional[Union[str, Sequence[str]]] = None,
                  seg_map_suffix: Optional[str] = None,
+                 key_img_dir: Optional[str] = 'images',
                  **kwargs) -> None:
         if layout not in self.LAYOUT_METAINFO:
             raise ValueError(
                 f"layout must be 'segnet' or 'tmanet', got {layout!r}")
         self.layout = layout
         self.split = split
+        self.key_img_dir = key_img_dir
         if img_suffix is None:
             img_suffix = IMG_EXTENSIONS if layout == 'segnet' else '.png'
         if seg_map_suffix is None:
@@ -195,6 +220,19 @@ class CamVidVideoDataset(BaseVideoDataset):
             raise ValueError(f'CamVid split list {path!r} is empty')
         return names
 
+    def _find_key_img(self, root: str, name: str) -> str:
+        """``<key_img_dir>/<name><suffix>`` of a listed frame."""
+        cands = [
+            osp.join(root, self.key_img_dir, name + s) for s in self._suffixes
+        ]
+        img = next((c for c in cands if osp.isfile(c)), None)
+        if img is None:
+            raise FileNotFoundError(
+                f'labelled image of listed frame {name!r} not found: '
+                f'{cands[0]!r} (key_img_dir=None reads key frames from '
+                'images_sequence)')
+        return img
+
     def _tmanet_table(self, root: str) -> List[dict]:
         names = self._read_split(root)
         seq_dir = osp.join(root, 'images_sequence')
@@ -211,38 +249,47 @@ class CamVidVideoDataset(BaseVideoDataset):
                     f'label {label!r} of listed frame {name!r} not found')
             labelled.setdefault(seq, {})[num] = name
         frames: Dict[str, Dict[int, str]] = {seq: {} for seq in labelled}
-        for stem, path in _list_frames(seq_dir, self._suffixes).items():
+        fmts: Dict[str, str] = {}
+        for stem, path in sorted(_list_frames(seq_dir, self._suffixes)
+                                 .items()):
             m = _NAME.match(stem)  # other videos' frames may be named freely
             if m is not None and m.group(1) in frames:
-                frames[m.group(1)][int(m.group(2))] = path
+                frames[m.group(1)][int(m.group(3))] = path
+                fmts.setdefault(
+                    m.group(1),
+                    _name_fmt(seq_dir, stem, path[len(seq_dir) + 1 +
+                                                  len(stem):]))
         fallbacks, table = 0, []
         for seq in sorted(labelled):
-            segs = {}
+            segs, keys = {}, {}
             for num, name in labelled[seq].items():
                 segs[num] = osp.join(root, 'labels',
                                      name + self.seg_map_suffix)
+                if self.key_img_dir is not None:
+                    keys[num] = self._find_key_img(root, name)
                 if num in frames[seq]:
                     continue
-                cands = [
-                    osp.join(root, 'images', name + s) for s in self._suffixes
-                ]
-                img = next((c for c in cands if osp.isfile(c)), None)
-                if img is None:
+                if self.key_img_dir is None:
                     raise FileNotFoundError(
-                        f'listed frame {name!r} is neither in {seq_dir!r} '
-                        f'nor at {cands[0]!r}')
-                frames[seq][num] = img
+                        f'listed frame {name!r} not found in {seq_dir!r}')
+                frames[seq][num] = keys[num]
                 fallbacks += 1
             nums = sorted(frames[seq])
+            first = labelled[seq][min(labelled[seq])]
             table.append(
                 dict(
                     video_id=seq,
                     img_paths=[frames[seq][n] for n in nums],
                     seg_map_paths=[segs.get(n) for n in nums],
+                    frame_numbers=nums,
+                    key_img_paths=([keys.get(n) for n in nums]
+                                   if keys else None),
+                    frame_path_fmt=fmts.get(seq) or _name_fmt(
+                        seq_dir, first, self._suffixes[0]),
                     source=seq_dir))
         if fallbacks:
             print_log(
                 f'CamVidVideoDataset: {fallbacks} listed frames are missing '
-                f'from {seq_dir!r}; using images/<name> instead',
-                logger='current', level=logging.WARNING)
+                f'from {seq_dir!r}; their {self.key_img_dir}/ images stand in '
+                'as video frames', logger='current', level=logging.WARNING)
         return table

@@ -19,6 +19,11 @@ def _parse_name(fname: str, suffix: str) -> Tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+def _escape(text: str) -> str:
+    """``text`` as a literal part of a ``str.format`` pattern."""
+    return text.replace('{', '{{').replace('}', '}}')
+
+
 @DATASETS.register_module()
 class CityscapesSeqDataset(BaseVideoDataset):
     """Cityscapes 30-frame snippets with the 19 train classes.
@@ -26,26 +31,41 @@ class CityscapesSeqDataset(BaseVideoDataset):
     Layout (relative to ``data_root``)::
 
         <img_dir>/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png
+        <key_img_dir>/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png
         <ann_dir>/<split>/<city>/<city>_<seq>_<frame>_gtFine_labelTrainIds.png
 
     Labels hold trainIds (0..18, 255 = ignore); make them from the official
     ``*_gtFine_labelIds.png`` with
     ``tools/dataset_converters/cityscapes_trainids.py``.
 
-    A video is a run of consecutive frame numbers of one ``<city>_<seq>``:
-    all sequence frames found on disk, sorted numerically (frame numbers are
-    absolute, e.g. ``frankfurt_000000_000275`` to ``..._000304`` around the
-    labelled frame ``000294``). Some cities reuse one ``<seq>`` for several
-    snippets; a gap in the frame numbers starts a new video, so that memory
-    frames never come from another snippet. The video id is ``<city>_<seq>``,
-    or ``<city>_<seq>_<first frame>`` when the sequence has several snippets.
-    ``seg_map_paths[i]`` is the gtFine label of frame ``i`` or ``None``.
+    A video is a snippet of one ``<city>_<seq>``: its sequence frames found
+    on disk, sorted numerically, with their ``frame_numbers`` (absolute,
+    e.g. ``frankfurt_000000_000275`` to ``..._000304`` around the labelled
+    frame ``000294``). Some cities reuse one ``<seq>`` for several snippets:
+    a jump of more than ``snippet_gap`` frame numbers starts a new video, so
+    that memory frames never come from another snippet; a smaller jump is
+    frames missing inside a snippet, which a clip policy picking frames by
+    number reports (see :class:`FixedOffsetClipPolicy`). The video id is
+    ``<city>_<seq>``, or ``<city>_<seq>_<first frame>`` when the sequence
+    has several snippets. ``seg_map_paths[i]`` is the gtFine label of frame
+    ``i`` or ``None``.
+
+    As in TMANet, the key (labelled) frame of a clip is read from
+    ``leftImg8bit/`` (the table's ``key_img_paths``, also the item's
+    ``img_path``) and only the memory frames from ``leftImg8bit_sequence/``.
 
     Args:
         split (str): ``'train'``, ``'val'`` or ``'test'``.
         img_dir (str): Folder of the sequence frames under ``data_root``.
         ann_dir (str, optional): Folder of the labels under ``data_root``;
             ``None`` for unlabelled inference (every frame is then an item).
+        key_img_dir (str, optional): Folder of the labelled images under
+            ``data_root``, read for the key frames; ``None`` reads them from
+            ``img_dir`` too. Default ``'leftImg8bit'``.
+        snippet_gap (int): Largest jump in frame numbers inside one snippet
+            (frames missing from it); a larger one starts a new video.
+            Default 10: a snippet is 30 consecutive frames, and separate
+            snippets of one sequence are assumed to lie further apart.
         img_suffix (str): Frame file suffix.
         seg_map_suffix (str): Label file suffix.
         **kwargs: See :class:`BaseVideoDataset` (no ``data_prefix``: it is
@@ -53,7 +73,8 @@ class CityscapesSeqDataset(BaseVideoDataset):
 
     Raises:
         FileNotFoundError: The split folder of the frames or labels is
-            missing, or a label has no sequence frame on disk.
+            missing, or a label has no sequence frame or no labelled image
+            on disk.
         ValueError: A frame or label file name cannot be parsed.
     """
     METAINFO = CityscapesDataset.METAINFO
@@ -62,14 +83,20 @@ class CityscapesSeqDataset(BaseVideoDataset):
                  split: str = 'train',
                  img_dir: str = 'leftImg8bit_sequence',
                  ann_dir: Optional[str] = 'gtFine',
+                 key_img_dir: Optional[str] = 'leftImg8bit',
+                 snippet_gap: int = 10,
                  img_suffix: str = '_leftImg8bit.png',
                  seg_map_suffix: str = '_gtFine_labelTrainIds.png',
                  **kwargs) -> None:
         if 'data_prefix' in kwargs:
             raise TypeError('CityscapesSeqDataset builds data_prefix from '
                             'img_dir, ann_dir and split; do not pass it')
+        if int(snippet_gap) < 1:
+            raise ValueError(f'snippet_gap must be >= 1, got {snippet_gap}')
         self.split = split
         self.has_labels = bool(ann_dir)
+        self.key_img_dir = key_img_dir
+        self.snippet_gap = int(snippet_gap)
         data_prefix = dict(
             img_path=osp.join(img_dir, split),
             seg_map_path=osp.join(ann_dir, split) if ann_dir else '')
@@ -126,12 +153,16 @@ class CityscapesSeqDataset(BaseVideoDataset):
                 raise FileNotFoundError(
                     f'label {path!r} has no sequence frame: {missing!r} '
                     'not found')
+        key_root = None
+        if self.key_img_dir and seg_root is not None:
+            key_root = osp.join(self.data_root or '', self.key_img_dir,
+                                self.split)
         table = []
         for (city, seq), frames in sorted(seqs.items()):
             nums = sorted(frames)
             runs = [[nums[0]]]
             for n in nums[1:]:
-                if n == runs[-1][-1] + 1:
+                if n - runs[-1][-1] <= self.snippet_gap:
                     runs[-1].append(n)
                 else:
                     runs.append([n])
@@ -139,11 +170,42 @@ class CityscapesSeqDataset(BaseVideoDataset):
                 vid = f'{city}_{seq}'
                 if len(runs) > 1:
                     vid = f'{vid}_{frames[run[0]][0]}'
+                segs = None if seg_root is None else [
+                    labels.get((city, seq, n)) for n in run
+                ]
+                width = len(frames[run[0]][0])
                 table.append(
                     dict(
                         video_id=vid,
                         img_paths=[frames[n][1] for n in run],
-                        seg_map_paths=None if seg_root is None else
-                        [labels.get((city, seq, n)) for n in run],
+                        seg_map_paths=segs,
+                        frame_numbers=run,
+                        key_img_paths=None if key_root is None else
+                        self._key_images(key_root, city, segs),
+                        frame_path_fmt=_escape(
+                            osp.join(img_root, city, f'{city}_{seq}_')) +
+                        f'{{:0{width}d}}' + _escape(self.img_suffix),
                         source=osp.join(img_root, city)))
         return table
+
+    def _key_images(self, key_root: str, city: str,
+                    segs: List[Optional[str]]) -> List[Optional[str]]:
+        """``<key_root>/<city>/<name><img_suffix>`` of the labelled frames.
+
+        Raises:
+            FileNotFoundError: A labelled frame has no image there.
+        """
+        keys: List[Optional[str]] = []
+        for seg in segs:
+            if seg is None:
+                keys.append(None)
+                continue
+            name = osp.basename(seg)[:-len(self.seg_map_suffix)]
+            path = osp.join(key_root, city, name + self.img_suffix)
+            if not osp.isfile(path):
+                raise FileNotFoundError(
+                    f'labelled image {path!r} of label {seg!r} not found '
+                    '(key_img_dir=None reads key frames from the sequence '
+                    'folder)')
+            keys.append(path)
+        return keys

@@ -8,11 +8,15 @@ library's implementation with the straightforward one of
   matmul-softmax-matmul, at the sizes read from a built decode head;
 * label propagation: ``'streaming'`` is :func:`propagate_video` fed one
   frame at a time (the features of at most ``queue_len + 1`` frames and one
-  query tile's affinities are alive); ``'all_frames'`` keeps every frame and
-  builds each target's full ((L+1)hw x hw) affinity, as the original
-  evaluation. Settings come from a built propagation model.
+  query tile's affinities are alive); ``'original'`` is the original
+  evaluation's formulation (:func:`propagate_videowalk`: every frame's
+  features, then the T x (L+1) x C x hw key tensor, then the top-k
+  affinities of every target, then the labels). Settings come from a built
+  propagation model.
 """
 import copy
+import multiprocessing
+import time
 from typing import Dict, Iterator, Optional, Tuple
 
 import torch
@@ -25,9 +29,10 @@ from mmvidseg.registry import MODELS
 
 from .benchmark import (device_settings, resident_bytes, timed_peak,
                         train_clip_len)
-from .benchmark_references import plain_memory_read, propagate_all_frames
+from .benchmark_references import plain_memory_read, propagate_videowalk
+from .propagation_flops import matmul_peak, propagation_gflop
 
-IMPLEMENTATIONS = ('streaming', 'all_frames')
+IMPLEMENTATIONS = ('streaming', 'original')
 
 
 def _build_model(cfg: Config):
@@ -203,8 +208,9 @@ def benchmark_propagation(num_frames: int,
     """Time one synthetic video through label propagation.
 
     Features are random (C, h, w) maps made inside the measured region
-    (streaming makes them one at a time, ``'all_frames'`` all before
-    propagating, as the original evaluation).
+    (``'streaming'`` makes them one at a time, ``'original'`` all before
+    propagating, as the original evaluation computes every frame's
+    features first).
 
     Args:
         num_frames (int): Frames T of the video (>= 2).
@@ -216,13 +222,14 @@ def benchmark_propagation(num_frames: int,
         topk (int): Context positions kept per query.
         radius (float): Short-term radius (grid units).
         device (str): Torch device.
-        implementation (str): ``'streaming'`` or ``'all_frames'``.
+        implementation (str): ``'streaming'`` or ``'original'``.
         temperature (float): Softmax temperature.
         chunk_size (int, optional): Query tile size of ``'streaming'``.
         seed (int): Seed of the synthetic features and labels.
 
     Returns:
         dict: ``sec_per_frame`` (wall time / (T - 1) propagated frames),
+        ``cpu_sec_per_frame`` (CPU time of the process, all threads),
         ``frames_per_sec``, ``peak_mem_mib`` (CUDA: allocator peak above
         the allocation at start; CPU: peak resident memory above the size
         at start) and the settings.
@@ -246,14 +253,17 @@ def benchmark_propagation(num_frames: int,
                                      **kwargs):
                 pass
         else:
-            propagate_all_frames(torch.stack(list(frames)), y0, **kwargs)
+            propagate_videowalk(torch.stack(list(frames)), y0, **kwargs)
 
     run(2, (8, 8))  # warm-up: thread pools, kernels
+    cpu = time.process_time()
     elapsed, peak = timed_peak(lambda _: run(num_frames, hw), 1, 0, dev,
                                None)
+    cpu = time.process_time() - cpu
     sec = elapsed / (num_frames - 1)
     return dict(
         implementation=implementation, sec_per_frame=sec,
+        cpu_sec_per_frame=cpu / (num_frames - 1),
         frames_per_sec=1.0 / sec, peak_mem_mib=peak,
         settings=dict(
             **device_settings(dev), num_frames=num_frames,
@@ -262,6 +272,28 @@ def benchmark_propagation(num_frames: int,
             temperature=temperature,
             chunk_size=chunk_size if implementation == 'streaming' else
             None))
+
+
+def _process_peak_mib() -> Optional[float]:
+    """Peak resident memory of this process (VmHWM, MiB); None if unknown.
+    """
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _isolated_propagation(kwargs: dict, threads: int) -> dict:
+    """:func:`benchmark_propagation` in a fresh process (``spawn``), with the
+    caller's thread count; adds ``process_peak_rss_mib``."""
+    torch.set_num_threads(threads)
+    res = benchmark_propagation(**kwargs)
+    res['process_peak_rss_mib'] = _process_peak_mib()
+    return res
 
 
 def propagation_settings(model) -> dict:
@@ -295,24 +327,44 @@ def run_propagation_benchmark(cfg: Config,
                               shape: Tuple[int, int] = (480, 854),
                               channels: Optional[int] = None,
                               num_objects: int = 3,
-                              device: str = 'cpu') -> Dict[str, dict]:
+                              device: str = 'cpu',
+                              reference_frames: Optional[int] = None,
+                              isolate: bool = False,
+                              measure_peak: bool = False
+                              ) -> Dict[str, dict]:
     """Both propagation implementations with a config's model settings.
 
     The built model gives the propagation settings
     (:func:`propagation_settings`) and, from one small forward pass, its
-    feature stride and channels.
+    feature stride and channels. The affinity work per frame
+    (:func:`propagation_gflop`) is reported with the rate each
+    implementation reached and, with ``measure_peak``, the fraction of the
+    machine's fp32 matrix-product peak (:func:`matmul_peak`).
 
     Args:
         cfg (Config): Config of a label-propagation model.
-        num_frames (int): Video length.
+        num_frames (int): Video length of ``'streaming'``.
         shape (tuple): Frame size (H, W); DAVIS 480p by default.
         channels (int, optional): Feature channels (default: the model's).
         num_objects (int): Label channels K.
         device (str): Torch device.
+        reference_frames (int, optional): Video length of ``'original'``
+            (default: ``num_frames``); its memory grows with the video
+            (the key tensor holds T x (L+1) x C x hw floats).
+        isolate (bool): Run each implementation in a fresh process
+            (``spawn``): the memory figures are then those of a separate
+            process, ``process_peak_rss_mib`` included.
+        measure_peak (bool): Measure the matrix-product peak first.
 
     Returns:
-        dict: ``settings``, ``streaming`` and ``all_frames``, each with
-        ``sec_per_frame``, ``frames_per_sec`` and ``peak_mem_mib``.
+        dict: ``settings`` (with ``gflop_per_frame``: ``dense``,
+        ``within_radius``, ``streaming``), ``streaming`` and ``original``,
+        each with ``sec_per_frame``, ``cpu_sec_per_frame``,
+        ``frames_per_sec``, ``peak_mem_mib``, ``num_frames``,
+        ``gflop_per_frame`` (computed), ``gflops`` (computed / time) and,
+        with ``measure_peak``, ``useful_peak_fraction`` (the
+        ``within_radius`` work / time / peak) and ``peak_fraction``
+        (computed work / time / peak).
     """
     model = _build_model(cfg).eval()
     prop = propagation_settings(model)
@@ -322,14 +374,39 @@ def run_propagation_benchmark(cfg: Config,
     channels = int(channels or feat.size(1))
     del model, feat
     hw = _feature_hw(shape, stride)
+    work = propagation_gflop(hw, channels, prop['queue_len'],
+                             prop['radius'], prop['chunk_size'],
+                             prop['topk'], num_objects)
+    peak = matmul_peak(device) if measure_peak else None
     report: Dict[str, dict] = {}
     for impl in IMPLEMENTATIONS:
-        res = benchmark_propagation(
-            num_frames, hw, channels, num_objects, device=device,
-            implementation=impl, **prop)
+        kwargs = dict(
+            num_frames=num_frames if impl == 'streaming' else
+            (reference_frames or num_frames), feat_hw=hw, channels=channels,
+            num_classes=num_objects, device=device, implementation=impl,
+            **prop)
+        if isolate:
+            ctx = multiprocessing.get_context('spawn')
+            with ctx.Pool(1) as pool:
+                res = pool.apply(_isolated_propagation,
+                                 (kwargs, torch.get_num_threads()))
+        else:
+            res = benchmark_propagation(**kwargs)
         settings = res.pop('settings')
+        gflop = work['streaming' if impl == 'streaming' else 'dense']
+        res.update(num_frames=kwargs['num_frames'], gflop_per_frame=gflop,
+                   gflops=gflop / res['sec_per_frame'])
+        if peak is not None:
+            res.update(
+                useful_peak_fraction=work['within_radius'] /
+                res['sec_per_frame'] / peak['gflops'],
+                peak_fraction=res['gflops'] / peak['gflops'])
         report[impl] = res
-    settings.update(shape=list(shape), feature_stride=stride)
-    settings.pop('chunk_size')
+    settings.update(shape=list(shape), feature_stride=stride,
+                    gflop_per_frame=work, isolated=isolate)
+    for key in ('chunk_size', 'num_frames'):
+        settings.pop(key)
     settings['streaming_chunk_size'] = prop['chunk_size']
+    if peak is not None:
+        settings['matmul_peak_gflops'] = peak['gflops']
     return dict(settings=settings, **report)

@@ -5,7 +5,7 @@ from typing import Optional
 
 from mmengine.config import Config, DictAction  # noqa: F401 (re-export)
 
-from .config_check import check_config_keys
+from .config_check import check_cfg_options, check_config_keys
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -31,12 +31,15 @@ def load_run_config(config: str,
 
     Raises:
         FileNotFoundError: The config file does not exist.
-        KeyError: A misspelt runner key (see :func:`check_config_keys`).
+        KeyError: A misspelt runner key (see :func:`check_config_keys`)
+            or an unknown ``--cfg-options`` key (see
+            :func:`check_cfg_options`).
     """
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file {config!r} not found')
     cfg = Config.fromfile(config)
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     check_config_keys(cfg)
     cfg.launcher = launcher

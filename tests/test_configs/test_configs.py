@@ -270,3 +270,14 @@ def test_streaming_config_disagreement_detected(repo_root):
     assert _problems(cfg) == [
         'val_dataloader: clip of 1 frames, model reads 2 memory frames',
         'test_dataloader: clip of 1 frames, model reads 2 memory frames']
+
+
+@pytest.mark.parametrize(
+    'path', [p for p in CONFIGS if 'camvid' in osp.basename(p)],
+    ids=osp.basename)
+def test_camvid_validates_on_val_and_tests_on_test(path):
+    """TMANet validates (keeps its best checkpoint) on CamVid val and
+    tests on test; selecting checkpoints on the test split is wrong."""
+    cfg = Config.fromfile(path)
+    assert cfg.val_dataloader.dataset.split == 'val'
+    assert cfg.test_dataloader.dataset.split == 'test'

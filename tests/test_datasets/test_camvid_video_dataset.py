@@ -30,6 +30,12 @@ def _seg(path, value, corner=None):
     cv2.imwrite(path, seg)
 
 
+def _nearest(pipeline):
+    """``pipeline`` with ``missing_frames='nearest'`` in its clip policy."""
+    policy = dict(pipeline[0]['policy'], missing_frames='nearest')
+    return [dict(pipeline[0], policy=policy)] + pipeline[1:]
+
+
 def _item(ds, name):
     for i in range(len(ds)):
         if osp.basename(ds.get_data_info(i)['img_path']).startswith(name):
@@ -166,8 +172,15 @@ def test_tmanet_tables(tmanet_root):
     assert len(ds) == 2
     info = ds.get_data_info(_item(ds, 'Seq05VD_f00003'))
     assert info['frame_id'] == 3
-    assert info['img_path'] == osp.join(tmanet_root, 'images_sequence',
+    # the key frame is the labelled image, as in TMANet
+    assert info['img_path'] == osp.join(tmanet_root, 'images',
                                         'Seq05VD_f00003.png')
+    assert table['frame_numbers'] == list(range(7955, 7966))
+    assert table['key_img_paths'][4] == osp.join(tmanet_root, 'images',
+                                                 '0016E5_07959.png')
+    assert table['key_img_paths'][:4] == [None] * 4
+    assert table['frame_path_fmt'] == osp.join(
+        tmanet_root, 'images_sequence', '0016E5_{:05d}.png')
 
 
 def test_tmanet_fallback_and_pipeline(tmanet_root):
@@ -179,12 +192,19 @@ def test_tmanet_fallback_and_pipeline(tmanet_root):
     out = ds[_item(ds, '0016E5_07963')]
     sample = out['data_samples']
     assert sample.frame_ids == [6, 7, 8]
-    assert out['inputs'][:, 0, 0, 0].tolist() == [11, 12, 13]
+    # memory frames 07961, 07962 from images_sequence, the key from images/
+    assert out['inputs'][:, 0, 0, 0].tolist() == [11, 12, 200]
     assert (sample.gt_sem_seg.data == 9).all()  # no mapping in this layout
     # the labelled frame of another split is a plain memory frame
     assert ds.video_table['0016E5']['seg_map_paths'][4] is None
+    # memory frames 07968, 07969 of 07970 were not extracted
+    with pytest.raises(FileNotFoundError,
+                       match=r'images_sequence.0016E5_07968.png'):
+        ds[_item(ds, '0016E5_07970')]
+    ds = CamVidVideoDataset(data_root=tmanet_root, layout='tmanet',
+                            split='val', pipeline=_nearest(PIPELINE))
     out = ds[_item(ds, '0016E5_07970')]
-    assert out['data_samples'].frame_ids == [9, 10, 11]
+    assert out['data_samples'].frame_ids == [11, 11, 11]
     assert (out['data_samples'].gt_sem_seg.data == 1).all()
 
 
@@ -204,3 +224,67 @@ def test_tmanet_missing_files(tmanet_root):
               osp.join(tmanet_root, 'frames'))
     with pytest.raises(FileNotFoundError, match='images_sequence'):
         CamVidVideoDataset(data_root=tmanet_root, layout='tmanet')
+
+
+def _offset_tree(root, shift, frames=range(7955, 7966), skip=()):
+    """TMANet layout whose ``images_sequence/0016E5_<n>`` holds video frame
+    ``n + shift`` (a wrongly numbered extraction); video frame ``n`` has the
+    value ``n - 7950``; ``images/`` and labels of 07959 and 07963."""
+    for f in frames:
+        if f not in skip:
+            _img(osp.join(root, 'images_sequence', f'0016E5_{f:05d}.png'),
+                 f + shift - 7950)
+    for f in range(-1, 3):  # TMANet's script also writes frame -1
+        _img(osp.join(root, 'images_sequence', f'Seq05VD_f{f:05d}.png'),
+             100 + f)
+    for name, value in [('0016E5_07959', 9), ('0016E5_07963', 13),
+                        ('Seq05VD_f00001', 101)]:
+        _img(osp.join(root, 'images', name + '.png'), value)
+        _seg(osp.join(root, 'labels', name + '_L.png'), 1)
+    os.makedirs(osp.join(root, 'annotations'))
+    with open(osp.join(root, 'annotations', 'train.txt'), 'w') as f:
+        f.write('0016E5_07959\n0016E5_07963\nSeq05VD_f00001\n')
+    return str(root)
+
+
+def test_tmanet_key_frame_from_labelled_image(tmp_path):
+    root = _offset_tree(tmp_path, shift=1)
+    ds = CamVidVideoDataset(data_root=root, layout='tmanet',
+                            pipeline=PIPELINE)
+    out = ds[_item(ds, '0016E5_07963')]
+    # key: the labelled image (13); memory: sequence 07961, 07962 (12, 13)
+    assert out['inputs'][:, 0, 0, 0].tolist() == [12, 13, 13]
+    assert out['data_samples'].img_path == osp.join(root, 'images',
+                                                    '0016E5_07963.png')
+    # reading the key from images_sequence pairs the label with frame 07964
+    seq = CamVidVideoDataset(data_root=root, layout='tmanet',
+                             key_img_dir=None, pipeline=PIPELINE)
+    assert seq[_item(seq, '0016E5_07963')]['inputs'][:, 0, 0, 0].tolist(
+    ) == [12, 13, 14]
+
+
+def test_tmanet_memory_frames_by_number(tmp_path):
+    root = _offset_tree(tmp_path, shift=0, skip=(7961, ))
+    ds = CamVidVideoDataset(data_root=root, layout='tmanet',
+                            pipeline=PIPELINE)
+    assert ds.video_table['0016E5']['frame_numbers'] == [
+        7955, 7956, 7957, 7958, 7959, 7960, 7962, 7963, 7964, 7965]
+    assert ds[_item(ds, '0016E5_07959')]['inputs'][:, 0, 0, 0].tolist() == [
+        7, 8, 9]
+    with pytest.raises(FileNotFoundError,
+                       match=r"'0016E5'.*images_sequence.0016E5_07961.png"):
+        ds[_item(ds, '0016E5_07963')]
+    ds = CamVidVideoDataset(data_root=root, layout='tmanet',
+                            pipeline=_nearest(PIPELINE))
+    out = ds[_item(ds, '0016E5_07963')]
+    # 07961 is missing: 07960 and 07962 are as near, the earlier is taken
+    assert out['data_samples'].frame_ids == [5, 6, 7]
+    assert out['inputs'][:, 0, 0, 0].tolist() == [10, 12, 13]
+    # Seq05VD_f-0001 is not frame 1
+    assert ds.video_table['Seq05VD']['frame_numbers'] == [0, 1, 2]
+    assert ds.video_table['Seq05VD']['frame_path_fmt'].endswith(
+        'Seq05VD_f{:05d}.png')
+    # start of a video: the first frame is repeated (number -1 -> 0)
+    out = ds[_item(ds, 'Seq05VD_f00001')]
+    assert out['data_samples'].frame_ids == [0, 0, 1]
+    assert out['inputs'][:, 0, 0, 0].tolist() == [100, 100, 101]

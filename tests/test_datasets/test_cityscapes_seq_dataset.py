@@ -25,6 +25,16 @@ def _frame(root, split, city, seq, frame, label=None):
     cv2.imwrite(path, np.full((8, 16, 3), frame % 256, np.uint8))
     if label is not None:
         _label(root, split, city, seq, frame, label)
+        _key_image(root, split, city, seq, frame, frame % 256)
+    return path
+
+
+def _key_image(root, split, city, seq, frame, value):
+    """The labelled frame in leftImg8bit/ (TMANet reads the key there)."""
+    path = osp.join(root, 'leftImg8bit', split, city,
+                    f'{city}_{seq:06d}_{frame:06d}_leftImg8bit.png')
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    cv2.imwrite(path, np.full((8, 16, 3), value, np.uint8))
     return path
 
 
@@ -138,3 +148,57 @@ def test_bad_names_and_args(cs_root):
         CityscapesSeqDataset(data_root=cs_root, split='val')
     with pytest.raises(TypeError, match='data_prefix'):
         CityscapesSeqDataset(data_root=cs_root, data_prefix=dict())
+
+
+def _key_item(ds, video_id):
+    return [i for i in range(len(ds))
+            if ds.get_data_info(i)['video_id'] == video_id][0]
+
+
+def test_key_frame_from_labelled_images(cs_root):
+    # the sequence frame at the key's number differs from the labelled image
+    key = _key_image(cs_root, 'train', 'aachen', 3, 17, 99)
+    ds = CityscapesSeqDataset(data_root=cs_root, split='train',
+                              pipeline=PIPELINE)
+    idx = _key_item(ds, 'aachen_000003')
+    assert ds.get_data_info(idx)['img_path'] == key
+    table = ds.video_table['aachen_000003']
+    assert table['frame_numbers'] == [14, 15, 16, 17, 18]
+    assert table['key_img_paths'] == [None, None, None, key, None]
+    out = ds[idx]
+    # memory frames 15, 16 from the sequence, the key from leftImg8bit
+    assert out['inputs'][:, 0, 0, 0].tolist() == [15, 16, 99]
+    assert out['data_samples'].img_path == key
+    old = CityscapesSeqDataset(data_root=cs_root, split='train',
+                               key_img_dir=None, pipeline=PIPELINE)
+    assert old[idx]['inputs'][:, 0, 0, 0].tolist() == [15, 16, 17]
+    os.remove(key)
+    with pytest.raises(FileNotFoundError,
+                       match=r'leftImg8bit.train.aachen.aachen_000003_000017'):
+        CityscapesSeqDataset(data_root=cs_root, split='train')
+
+
+def test_memory_frames_by_frame_number(cs_root):
+    os.remove(osp.join(cs_root, 'leftImg8bit_sequence', 'train', 'aachen',
+                       'aachen_000003_000016_leftImg8bit.png'))
+    ds = CityscapesSeqDataset(data_root=cs_root, split='train',
+                              pipeline=PIPELINE)
+    # a missing frame inside a snippet does not start a new video
+    assert ds.video_table['aachen_000003']['frame_numbers'] == [
+        14, 15, 17, 18]
+    idx = _key_item(ds, 'aachen_000003')
+    with pytest.raises(FileNotFoundError,
+                       match=r'sequence.train.aachen.aachen_000003_000016_'
+                       r'leftImg8bit.png'):
+        ds[idx]
+    nearest = [dict(PIPELINE[0], policy=dict(
+        type='FixedOffsetClipPolicy', offsets=(-2, -1),
+        missing_frames='nearest'))] + PIPELINE[1:]
+    ds = CityscapesSeqDataset(data_root=cs_root, split='train',
+                              pipeline=nearest)
+    out = ds[idx]
+    # 16 is missing: 15 and 17 are as near, the earlier one is taken
+    assert out['data_samples'].frame_ids == [1, 1, 2]
+    assert out['inputs'][:, 0, 0, 0].tolist() == [15, 15, 17]
+    with pytest.raises(ValueError, match='snippet_gap'):
+        CityscapesSeqDataset(data_root=cs_root, snippet_gap=0)

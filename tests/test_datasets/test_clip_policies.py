@@ -4,6 +4,7 @@ import pytest
 from mmvidseg.datasets import (FirstFrameQueueClipPolicy,
                                FixedOffsetClipPolicy, RandomSkipClipPolicy,
                                ShiftedClipPolicy)
+from mmvidseg.datasets.clip_policies import MissingFrameError
 from mmvidseg.registry import TASK_UTILS
 
 
@@ -16,6 +17,46 @@ def test_fixed_offsets_clamp_and_order():
     future = FixedOffsetClipPolicy(offsets=(-1, 1))
     assert future(9, 10) == ([8, 9, 9], 1)
     assert FixedOffsetClipPolicy(offsets=())(4, 10) == ([4], 0)
+
+
+def test_fixed_offsets_by_frame_number():
+    nums = [10, 11, 12, 14, 15, 20]  # 13 and 16..19 are missing
+    policy = FixedOffsetClipPolicy(offsets=(-2, -1))
+    assert policy(2, 6, frame_numbers=nums) == ([0, 1, 2], 2)
+    # start of the video: the first frame is repeated
+    assert policy(0, 6, frame_numbers=nums) == ([0, 0, 0], 2)
+    assert policy(1, 6, frame_numbers=nums) == ([0, 0, 1], 2)
+    with pytest.raises(MissingFrameError, match='frame number 13') as e:
+        policy(3, 6, frame_numbers=nums)  # needs 12 and 13
+    assert (e.value.frame_number, e.value.key_number) == (13, 14)
+    # positions would have taken 11 and 12 silently
+    assert policy(3, 6) == ([1, 2, 3], 2)
+    nearest = FixedOffsetClipPolicy(offsets=(-2, -1), missing_frames='nearest')
+    assert nearest(3, 6, frame_numbers=nums) == ([2, 2, 3], 2)  # 13 -> 12
+    # 18 -> 20 (2 away) rather than 15 (3 away); 19 -> 20
+    assert nearest(5, 6, frame_numbers=nums) == ([5, 5, 5], 2)
+    with pytest.raises(ValueError, match='frame numbers for'):
+        policy(1, 6, frame_numbers=nums[:3])
+    with pytest.raises(ValueError, match='missing_frames'):
+        FixedOffsetClipPolicy(missing_frames='skip')
+
+
+def test_sample_clip_missing_frame_names_the_file():
+    from mmvidseg.registry import TRANSFORMS
+    t = TRANSFORMS.build(dict(
+        type='SampleClip', policy=dict(type='FixedOffsetClipPolicy')))
+    results = dict(
+        video_id='v', frame_id=2, video_img_paths=['a', 'b', 'd'],
+        video_seg_map_paths=None, video_frame_numbers=[1, 2, 4],
+        video_frame_path_fmt='seq/v_{:03d}.png',
+        video_key_img_paths=[None, None, 'labelled/v_004.png'])
+    with pytest.raises(FileNotFoundError, match=r"'seq/v_003.png'"):
+        t(dict(results))
+    out = t(dict(results, video_frame_numbers=[2, 3, 4]))
+    # memory frames from the table, the key from its labelled image
+    assert out['img_path'] == ['a', 'b', 'labelled/v_004.png']
+    assert out['frame_ids'] == [0, 1, 2] and out['key_index'] == 2
+    assert 'video_key_img_paths' not in out
 
 
 def test_fixed_offsets_errors():

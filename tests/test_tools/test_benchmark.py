@@ -33,7 +33,7 @@ def test_benchmark_propagation_and_memory_read(repo_root):
     proc = run([tool('analysis_tools/benchmark.py'), prop, '--mode',
                 'propagation', '--frames', '6', '--shape', '48', '64',
                 '--channels', '16'])
-    for impl in ('streaming', 'all_frames'):
+    for impl in ('streaming', 'original'):
         line = [x for x in proc.stdout.splitlines()
                 if x.startswith(impl + ':')][0]
         assert 'frames/s' in line and 'peak memory' in line

@@ -9,14 +9,19 @@ the process), warm-up iterations excluded. Example::
 import argparse
 import json
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmvidseg.utils.benchmark import format_report, run_benchmark
-from mmvidseg.utils.cli import report_errors
+from mmvidseg.utils.checkpoint_compat import (allow_safe_globals,
+                                              check_checkpoint)
+from mmvidseg.utils.cli import (add_debug_arg, add_safe_globals_arg,
+                                report_errors)
 from mmvidseg.utils.complexity import format_macs, run_macs
 from mmvidseg.utils.io import atomic_write_bytes
+from mmvidseg.utils.propagation_flops import format_propagation_report
 from mmvidseg.utils.read_benchmark import (run_memory_read_benchmark,
                                            run_propagation_benchmark)
+from mmvidseg.utils.runner_helpers import load_run_config
 from mmvidseg.utils.stage_benchmark import (format_stage_report,
                                             run_stage_benchmark)
 
@@ -35,15 +40,24 @@ def parse_args():
         'decode head\'s memory read alone, SDPA vs plain '
         'matmul-softmax-matmul, at --shape / 8 feature size; '
         'propagation: a label-propagation model\'s propagation on random '
-        'features, streaming vs all frames in memory; stages: an MS-TFAL '
-        'training step per stage (plain, video, image, pixel) with its '
-        'time and memory overhead against plain, and the TFAL maths '
+        'features, streaming vs the original formulation; stages: an '
+        'MS-TFAL training step per stage (plain, video, image, pixel) with '
+        'its time and memory overhead against plain, and the TFAL maths '
         'alone (default shape: the config\'s crop_size)')
     parser.add_argument('--frames', type=int, default=100,
                         help='video length of --mode propagation')
     parser.add_argument('--channels', type=int,
                         help='feature channels of --mode propagation '
                         '(default: the model\'s)')
+    parser.add_argument('--reference-frames', type=int,
+                        help='video length of the original formulation in '
+                        '--mode propagation (default: --frames)')
+    parser.add_argument('--isolate', action='store_true',
+                        help='--mode propagation: each implementation in a '
+                        'fresh process')
+    parser.add_argument('--peak', action='store_true',
+                        help='--mode propagation: measure the fp32 matmul '
+                        'peak and report the fraction reached')
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
         '--shape', type=int, nargs=2, metavar=('H', 'W'),
@@ -55,8 +69,8 @@ def parse_args():
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--json', help='also write the report to this file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument(
-        '--debug', action='store_true', help='show tracebacks of errors')
+    add_safe_globals_arg(parser)
+    add_debug_arg(parser)
     return parser.parse_args()
 
 
@@ -64,7 +78,8 @@ def main():
     args = parse_args()
     with report_errors('benchmark.py', args.debug):
         report = benchmark(args)
-        formatter = dict(macs=format_macs, stages=format_stage_report)
+        formatter = dict(macs=format_macs, stages=format_stage_report,
+                         propagation=format_propagation_report)
         lines = formatter.get(args.mode, format_report)(report)
         print('\n'.join(lines))
         if args.json:
@@ -74,9 +89,9 @@ def main():
 
 
 def benchmark(args):
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    allow_safe_globals(args.safe_globals)
+    cfg = load_run_config(args.config, cfg_options=args.cfg_options)
+    check_checkpoint(args.checkpoint)
     if args.mode == 'macs':
         return run_macs(cfg, args.shape, args.device)
     if args.mode == 'stages':
@@ -87,9 +102,10 @@ def benchmark(args):
                                          args.batch_size, args.iters,
                                          args.warmup)
     if args.mode == 'propagation':
-        return run_propagation_benchmark(cfg, args.frames,
-                                         args.shape or (480, 854),
-                                         args.channels, device=args.device)
+        return run_propagation_benchmark(
+            cfg, args.frames, args.shape or (480, 854), args.channels,
+            device=args.device, reference_frames=args.reference_frames,
+            isolate=args.isolate, measure_peak=args.peak)
     return run_benchmark(cfg, args.mode, args.device, args.shape,
                          args.batch_size, args.clip_len, args.iters,
                          args.warmup, args.checkpoint)

@@ -18,7 +18,10 @@ import argparse
 
 from mmengine.config import DictAction
 
-from mmvidseg.utils.cli import report_errors
+from mmvidseg.utils.checkpoint_compat import (allow_safe_globals,
+                                              check_checkpoint)
+from mmvidseg.utils.cli import (add_debug_arg, add_safe_globals_arg,
+                                report_errors)
 from mmvidseg.utils.runner_helpers import load_run_config
 
 
@@ -44,8 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys (key=value)')
-    parser.add_argument('--debug', action='store_true',
-                        help='show the traceback of an error')
+    add_safe_globals_arg(parser)
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -53,11 +56,15 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     with report_errors('tfal_visualize.py', args.debug):
         from mmvidseg.apis import TFALVisualizer
+        allow_safe_globals(args.safe_globals)
         cfg = load_run_config(args.config, cfg_options=args.cfg_options)
         none = ('none', '')
+        checkpoint = None if args.checkpoint.lower() in none \
+            else args.checkpoint
+        check_checkpoint(checkpoint)
         vis = TFALVisualizer(
             cfg,
-            None if args.checkpoint.lower() in none else args.checkpoint,
+            checkpoint,
             device=args.device,
             clean_label_dir=None if args.clean_label_dir.lower() in none
             else args.clean_label_dir)

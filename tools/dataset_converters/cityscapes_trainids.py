@@ -8,6 +8,7 @@ data/cityscapes/gtFine --nproc 8``.
 import argparse
 
 from mmvidseg.datasets.converters import convert_cityscapes_trainids
+from mmvidseg.utils.cli import add_debug_arg, report_errors
 
 
 def parse_args() -> argparse.Namespace:
@@ -21,14 +22,16 @@ def parse_args() -> argparse.Namespace:
                         help='keep trainId files that already exist')
     parser.add_argument('--src-suffix', default='_gtFine_labelIds.png')
     parser.add_argument('--dst-suffix', default='_gtFine_labelTrainIds.png')
+    add_debug_arg(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    n = convert_cityscapes_trainids(
-        args.gt_dir, nproc=args.nproc, src_suffix=args.src_suffix,
-        dst_suffix=args.dst_suffix, skip_existing=args.skip_existing)
+    with report_errors('cityscapes_trainids.py', args.debug):
+        n = convert_cityscapes_trainids(
+            args.gt_dir, nproc=args.nproc, src_suffix=args.src_suffix,
+            dst_suffix=args.dst_suffix, skip_existing=args.skip_existing)
     print(f'wrote {n} trainId label files under {args.gt_dir}')
 
 

@@ -11,6 +11,7 @@ instead, naming the file and the colour.
 import argparse
 
 from mmvidseg.datasets.converters import convert_endovis18
+from mmvidseg.utils.cli import add_debug_arg, report_errors
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,15 +29,18 @@ def parse_args() -> argparse.Namespace:
                         ' background, as MS-TFAL)')
     parser.add_argument('--skip-existing', action='store_true',
                         help='keep class-id files that already exist')
+    add_debug_arg(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    out = convert_endovis18(
-        args.root, splits=args.splits, labels_json=args.labels_json,
-        nproc=args.nproc, unknown='error' if args.strict else 'background',
-        skip_existing=args.skip_existing)
+    with report_errors('endovis18.py', args.debug):
+        out = convert_endovis18(
+            args.root, splits=args.splits, labels_json=args.labels_json,
+            nproc=args.nproc,
+            unknown='error' if args.strict else 'background',
+            skip_existing=args.skip_existing)
     print(f"wrote {out['files']} class-id labels for {out['sequences']} "
           f'sequences under {args.root}')
     if out['unknown_pixels']:

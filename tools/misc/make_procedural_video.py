@@ -4,6 +4,7 @@ import os.path as osp
 
 from mmvidseg.apis.overlay_writer import OverlayWriter
 from mmvidseg.datasets.procedural_video import render_video
+from mmvidseg.utils.cli import add_debug_arg, report_errors
 from mmvidseg.utils.io import atomic_imwrite
 
 
@@ -15,7 +16,13 @@ def main():
                         metavar=('H', 'W'))
     parser.add_argument('--num-classes', type=int, default=4)
     parser.add_argument('--seed', type=int, default=12345)
+    add_debug_arg(parser)
     args = parser.parse_args()
+    with report_errors('make_procedural_video.py', args.debug):
+        write(args)
+
+
+def write(args):
     frames, masks = render_video(args.seed, args.frames, tuple(args.size),
                                  args.num_classes)
     if args.out.lower().endswith('.mp4'):

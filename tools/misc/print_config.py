@@ -3,6 +3,7 @@ import argparse
 
 from mmengine.config import DictAction
 
+from mmvidseg.utils.cli import add_debug_arg, report_errors
 from mmvidseg.utils.runner_helpers import load_run_config
 
 
@@ -12,8 +13,10 @@ def main():
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings')
+    add_debug_arg(parser)
     args = parser.parse_args()
-    cfg = load_run_config(args.config, cfg_options=args.cfg_options)
+    with report_errors('print_config.py', args.debug):
+        cfg = load_run_config(args.config, cfg_options=args.cfg_options)
     print(f'Config:\n{cfg.pretty_text}')
 
 

@@ -14,7 +14,10 @@ import argparse
 import torch
 
 from mmvidseg.models.converters import convert_sali_weights, unwrap_checkpoint
-from mmvidseg.utils.cli import report_errors
+from mmvidseg.utils.checkpoint_compat import (allow_safe_globals,
+                                              load_checkpoint_file)
+from mmvidseg.utils.cli import (add_debug_arg, add_safe_globals_arg,
+                                report_errors)
 from mmvidseg.utils.io import atomic_path
 
 _KINDS = {'sali': 'SALI VideoModel', 'pvt_v2': 'whai362 PVTv2'}
@@ -24,11 +27,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('src', help='SALI or whai362 PVTv2 checkpoint')
     parser.add_argument('dst', help='converted checkpoint')
-    parser.add_argument(
-        '--debug', action='store_true', help='show tracebacks of errors')
+    add_safe_globals_arg(parser)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     with report_errors('sali2mmvidseg.py', args.debug):
-        checkpoint = torch.load(args.src, map_location='cpu')
+        allow_safe_globals(args.safe_globals)
+        checkpoint = load_checkpoint_file(args.src)
         if not isinstance(checkpoint, dict):
             raise ValueError(f'{args.src}: not a state dict '
                              f'({type(checkpoint).__name__})')

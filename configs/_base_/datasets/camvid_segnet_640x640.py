@@ -7,6 +7,8 @@ data_root = 'data/camvid_segnet/'
 num_classes = 11
 train_dataloader = dict(
     dataset=dict(data_root=data_root, layout='segnet', split='train'))
+# validation on val (model selection), test on test, as the original
 val_dataloader = dict(
+    dataset=dict(data_root=data_root, layout='segnet', split='val'))
+test_dataloader = dict(
     dataset=dict(data_root=data_root, layout='segnet', split='test'))
-test_dataloader = val_dataloader

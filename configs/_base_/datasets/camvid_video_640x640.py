@@ -64,9 +64,22 @@ val_dataloader = dict(
         type=dataset_type,
         data_root=data_root,
         layout='tmanet',
+        # the original validates (and keeps its best checkpoint) on val (100
+        # frames) and tests on test
+        split='val',
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        layout='tmanet',
         split='test',
         test_mode=True,
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

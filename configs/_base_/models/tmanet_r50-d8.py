@@ -52,6 +52,11 @@ model = dict(
         align_corners=False,
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+    # training: one backbone call per frame slot (key frame, then memory
+    # frames oldest first) as in TMANet, each with its own batch-norm
+    # statistics; 'pooled' makes one call on all frames (faster on CPU,
+    # shared statistics). Inference pools (eval-mode BN: same features).
+    backbone_calls='per_slot',
     # clip-mode evaluation as in TMANet; tools/infer_video.py streams with
     # num_memory_frames cached frames
     stream_cfg=None,

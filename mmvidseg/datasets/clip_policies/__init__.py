@@ -1,4 +1,4 @@
-from .base_clip_policy import BaseClipPolicy
+from .base_clip_policy import BaseClipPolicy, MissingFrameError
 from .first_frame_queue_clip_policy import FirstFrameQueueClipPolicy
 from .fixed_offset_clip_policy import FixedOffsetClipPolicy
 from .random_skip_clip_policy import RandomSkipClipPolicy
@@ -7,5 +7,6 @@ from .shifted_clip_policy import ShiftedClipPolicy
 
 __all__ = [
     'BaseClipPolicy', 'FixedOffsetClipPolicy', 'RandomSkipClipPolicy',
-    'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy', 'SALIClipPolicy'
+    'ShiftedClipPolicy', 'FirstFrameQueueClipPolicy', 'SALIClipPolicy',
+    'MissingFrameError'
 ]

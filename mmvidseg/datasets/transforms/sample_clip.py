@@ -5,7 +5,7 @@ from mmcv.transforms import BaseTransform
 
 from mmvidseg.registry import TASK_UTILS, TRANSFORMS
 
-from ..clip_policies import BaseClipPolicy
+from ..clip_policies import BaseClipPolicy, MissingFrameError
 
 
 @TRANSFORMS.register_module()
@@ -14,6 +14,12 @@ class SampleClip(BaseTransform):
 
     Required keys: ``video_id``, ``frame_id``, ``video_img_paths`` and
     ``video_seg_map_paths`` (attached by :class:`BaseVideoDataset`).
+    Optional keys (video table columns): ``video_frame_numbers`` (passed to
+    the policy, which may pick frames by number), ``video_key_img_paths``
+    (the image read at the key frame's position, e.g. CamVid's
+    ``images/<name>.png``, while reference frames come from
+    ``video_img_paths``) and ``video_frame_path_fmt`` (names a missing
+    frame).
 
     Added keys: ``img_path`` and ``seg_map_path`` (lists, oldest first),
     ``frame_ids``, ``key_index``, ``clip_bounds`` (the policy's clips as
@@ -24,6 +30,10 @@ class SampleClip(BaseTransform):
     Args:
         policy (dict | BaseClipPolicy): A clip policy, e.g.
             ``dict(type='FixedOffsetClipPolicy', offsets=(-2, -1))``.
+
+    Raises:
+        FileNotFoundError: The policy needs a frame number that is not in the
+            video (:class:`MissingFrameError`, naming the missing file).
     """
 
     def __init__(self, policy: Union[dict, BaseClipPolicy]) -> None:
@@ -41,9 +51,25 @@ class SampleClip(BaseTransform):
                     'video dataset (BaseVideoDataset) or give the frame table')
         imgs = results.pop('video_img_paths')
         segs = results.pop('video_seg_map_paths', None)
+        numbers = results.pop('video_frame_numbers', None)
+        key_imgs = results.pop('video_key_img_paths', None)
+        path_fmt = results.pop('video_frame_path_fmt', None)
         labelled = None if segs is None else [s is not None for s in segs]
-        frame_ids, key_index = self.policy(results['frame_id'], len(imgs),
-                                           labelled)
+        try:
+            frame_ids, key_index = self.policy(
+                results['frame_id'], len(imgs), labelled,
+                frame_numbers=numbers)
+        except MissingFrameError as e:
+            n = e.frame_number
+            what = (f'frame {path_fmt.format(n)!r} (number {n})'
+                    if path_fmt else f'frame number {n}')
+            raise MissingFrameError(
+                n, e.key_number,
+                f'video {results.get("video_id")!r}: {what}, a reference '
+                f'frame of key frame {imgs[results["frame_id"]]!r}, does '
+                f'not exist ({type(self.policy).__name__} with '
+                "missing_frames='nearest' takes the nearest frame)"
+            ) from None
         bounds = self._clip_bounds(len(frame_ids))
         clip_sup = self.policy.supervised_clips
         supervised = [False] * len(frame_ids)
@@ -56,6 +82,9 @@ class SampleClip(BaseTransform):
         results['clip_bounds'] = bounds
         results['supervised'] = supervised
         results['img_path'] = [imgs[i] for i in frame_ids]
+        key_frame = frame_ids[key_index]
+        if key_imgs is not None and key_imgs[key_frame] is not None:
+            results['img_path'][key_index] = key_imgs[key_frame]
         results['seg_map_path'] = (None if segs is None else
                                    [segs[i] for i in frame_ids])
         return results

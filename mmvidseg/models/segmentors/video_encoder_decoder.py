@@ -24,9 +24,9 @@ Feats = Tuple[Tensor, ...]
 class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
     """EncoderDecoder over clips (N, T, C, H, W).
 
-    The backbone (and neck) runs on the N*T frames as one batch and every
-    feature level is regrouped to (N, T, C, h, w). A *temporal* decode head
-    (a :class:`BaseTemporalHead`) receives these 5-D features with the
+    The backbone (and neck) runs on the N*T frames (``backbone_calls``)
+    and every feature level is regrouped to (N, T, C, h, w). A *temporal*
+    decode head (a :class:`BaseTemporalHead`) receives 5-D features with the
     key frame moved to the **last** temporal position (memory frames first,
     oldest first); any other head, and every auxiliary head, receives the key
     frame's (N, C, h, w) features, so stock mmseg heads work unchanged.
@@ -54,6 +54,17 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
       loss must accept an element-wise ``weight`` (CrossEntropyLoss,
       FocalLoss). :meth:`forward_all_frames` gives every frame's logits.
 
+    ``backbone_calls`` (in training mode): ``'pooled'`` (default) makes one
+    call on the N*T frames (shared batch-norm statistics, running statistics
+    updated once per step); ``'per_slot'`` (TMANet's original) makes one
+    call per clip position on its N frames, the key frame first, then the
+    other positions oldest first (own batch statistics per call, running
+    statistics updated T times per step, in that order; the features are
+    stacked, one extra copy). In eval mode batch norm uses its running
+    statistics, both give the same features, and one pooled call (faster)
+    is made. The per-frame paths (``supervise='all_frames'``, which rejects
+    ``'per_slot'``, and :meth:`forward_all_frames`) make one call.
+
     Inference supports mmseg's ``whole`` and ``slide`` modes; in ``slide``
     mode every frame of the clip is cropped with the same window.
 
@@ -68,14 +79,20 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
     Args:
         stream_cfg (dict, optional): ``dict(num_ref_frames=int)`` to enable
             streaming inference.
+        backbone_calls (str): ``'pooled'`` or ``'per_slot'`` (see above).
         **kwargs: See :class:`mmseg.models.EncoderDecoder`; ``train_cfg``
             may hold ``supervise`` (``'key_frame'`` or ``'all_frames'``).
     """
     SUPERVISE_MODES = ('key_frame', 'all_frames')
+    BACKBONE_CALLS = ('pooled', 'per_slot')
 
     def __init__(self, *args, stream_cfg: Optional[dict] = None,
-                 **kwargs) -> None:
+                 backbone_calls: str = 'pooled', **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if backbone_calls not in self.BACKBONE_CALLS:
+            raise ValueError(f'model.backbone_calls must be one of '
+                             f'{self.BACKBONE_CALLS}, got {backbone_calls!r}')
+        self.backbone_calls = backbone_calls
         # mmseg reads test_cfg.mode / .stride as attributes
         if isinstance(self.test_cfg, dict):
             self.test_cfg = ConfigDict(self.test_cfg)
@@ -96,6 +113,10 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
             raise ValueError(
                 "train_cfg.supervise='all_frames' needs a per-frame decode "
                 f'head; {type(self.decode_head).__name__} is temporal')
+        if self.supervise == 'all_frames' and backbone_calls == 'per_slot':
+            raise ValueError(
+                "train_cfg.supervise='all_frames' runs the backbone once on "
+                "the supervised frames; set model.backbone_calls='pooled'")
 
     # ------------------------------------------------------------------ utils
     @property
@@ -132,11 +153,14 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
         key = keys.pop()
         return key % num_frames
 
-    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
-        """Backbone (+ neck) on all frames.
+    def extract_feat(self, inputs: Tensor,
+                     key_index: int = -1) -> List[Tensor]:
+        """Backbone (+ neck) on all frames, as ``backbone_calls`` says.
 
         Args:
             inputs (Tensor): (N, T, C, H, W); (N, C, H, W) counts as T = 1.
+            key_index (int): Position of the key frame, called first in
+                ``'per_slot'`` mode (training only).
 
         Returns:
             list[Tensor]: One (N, T, C_l, h_l, w_l) tensor per level.
@@ -144,8 +168,14 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
         if inputs.dim() == 4:
             inputs = inputs[:, None]
         n, t = inputs.shape[:2]
-        feats = super().extract_feat(inputs.flatten(0, 1))
-        return [f.view(n, t, *f.shape[1:]) for f in feats]
+        if self.backbone_calls == 'pooled' or not self.training or t == 1:
+            feats = EncoderDecoder.extract_feat(self, inputs.flatten(0, 1))
+            return [f.view(n, t, *f.shape[1:]) for f in feats]
+        key = key_index % t
+        slots = {s: EncoderDecoder.extract_feat(self, inputs[:, s])
+                 for s in [key] + [i for i in range(t) if i != key]}
+        return [torch.stack([slots[s][level] for s in range(t)], 1)
+                for level in range(len(slots[key]))]
 
     @staticmethod
     def _key_last(feats: Sequence[Tensor], key: int) -> List[Tensor]:
@@ -164,10 +194,10 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         if self.supervise == 'all_frames':
             return self._all_frames_loss(inputs, data_samples)
-        feats = self.extract_feat(inputs)
-        self._check_clips([s.metainfo for s in data_samples],
-                          feats[0].size(1))
-        key = self._key_index(data_samples, feats[0].size(1))
+        num_frames = inputs.size(1) if inputs.dim() == 5 else 1
+        self._check_clips([s.metainfo for s in data_samples], num_frames)
+        key = self._key_index(data_samples, num_frames)
+        feats = self.extract_feat(inputs, key)
         losses = self._decode_head_forward_train(
             self._head_inputs(feats, key), data_samples)
         if self.with_auxiliary_head:
@@ -231,11 +261,11 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
     def _forward(self,
                  inputs: Tensor,
                  data_samples: OptSampleList = None) -> Tensor:
-        feats = self.extract_feat(inputs)
+        num_frames = inputs.size(1) if inputs.dim() == 5 else 1
         if data_samples:
-            self._check_clips([s.metainfo for s in data_samples],
-                              feats[0].size(1))
-        key = self._key_index(data_samples, feats[0].size(1))
+            self._check_clips([s.metainfo for s in data_samples], num_frames)
+        key = self._key_index(data_samples, num_frames)
+        feats = self.extract_feat(inputs, key)
         return self.decode_head.forward(self._head_inputs(feats, key))
 
     # --------------------------------------------------------------- inference
@@ -327,9 +357,9 @@ class VideoEncoderDecoder(StreamingMixin, EncoderDecoder):
         """Segment the key frame of clips (N, T, C, H, W)."""
         if inputs.dim() == 4:
             inputs = inputs[:, None]
-        feats = self.extract_feat(inputs)
         key = batch_img_metas[0].get('key_index', inputs.size(1) - 1)
         key %= inputs.size(1)
+        feats = self.extract_feat(inputs, key)
         if self.stream_cfg is not None and not self.training:
             feats = self._streamed_feats(feats, window)
             key = feats[0].size(1) - 1

@@ -19,6 +19,9 @@ from torch import Tensor
 MASK_VALUE = -1e10
 #: Default largest (query x key) logit block of a tiled read (elements).
 MAX_BLOCK = 2**24
+#: A radius band covering at least this fraction of the frame is read as
+#: the whole frame (more products, no copy).
+FULL_BAND = 0.9
 
 
 @dataclass(eq=False)
@@ -157,11 +160,53 @@ def _workspace(tables: Dict, name: object, shape: Tuple[int, ...],
     return buf[:numel].view(shape)
 
 
-def _band(q: Tensor, group: KeyGroup, tile: Tuple[int, int, int, int],
-          hw: Tuple[int, int], tables: Dict, i: int, slot: int) -> tuple:
+def _frames(group: KeyGroup, i: int, tables: Dict, slot: int,
+            like: Tensor) -> Tuple[Tensor, Tensor]:
+    """A radius group's entries of batch element ``i`` stacked once per
+    read: keys (n, h, w, Ck) in a reusable workspace, values (n, h, w, Cv).
+
+    Every tile then copies its band out of them in one operation (or reads
+    them as they are when the band is the whole frame) instead of one copy
+    per entry and tile; on a loaded machine each copy is a parallel region
+    that waits for a descheduled thread, so their number matters.
+    """
+    keys = torch.stack([k[i] for k in group.keys],
+                       out=_workspace(tables, ('frames', slot),
+                                      (len(group.keys), ) +
+                                      tuple(group.keys[0].shape[1:]), like))
+    return keys, torch.stack([v[i] for v in group.values])
+
+
+def _tile_far(tables: Dict, radius: float, hw: Tuple[int, int],
+              tile: Tuple[int, int, int, int],
+              band: Tuple[int, int, int, int], device) -> tuple:
+    """The far mask (m, P) of a tile's band and whether any key is far.
+
+    Made at the first read and kept in ``tables`` (bool, one byte per
+    (query, band key) pair: 9 MiB for CRW at DAVIS 480p), so later reads
+    spend no operation on them; on a loaded machine every operation is a
+    parallel region that may wait for a descheduled thread.
+    """
+    h, w = hw
+    masks = tables.setdefault(('far', h, w, radius), {})
+    key = (tile, band)
+    if key not in masks:
+        tkey = (h, w, radius)
+        if tkey not in tables:
+            tables[tkey] = _far_table(h, w, radius, device)
+        far = far_mask(tile[:2], tile[2:], band[:2], band[2:], tables[tkey])
+        masks[key] = (far, bool(far.any()))
+    return masks[key]
+
+
+def _band(q: Tensor, group: KeyGroup, frames: Tuple[Tensor, Tensor],
+          tile: Tuple[int, int, int, int], hw: Tuple[int, int],
+          tables: Dict, slot: int) -> tuple:
     """Logits (m, n P) and values (n P, Cv) of a radius group's band around
-    a query tile, batch element ``i`` (None when every key is masked);
-    ``slot`` names the group's workspace."""
+    a query tile (None when every key is masked); ``frames`` are the
+    group's stacked entries (:func:`_frames`), ``slot`` names the group's
+    workspaces. A band of most of the frame is read as the whole frame
+    (its extra keys are masked): no copy."""
     h, w = hw
     r0, r1, c0, c1 = tile
     reach = reach_of(group.radius, h, w)
@@ -169,25 +214,24 @@ def _band(q: Tensor, group: KeyGroup, tile: Tuple[int, int, int, int],
         return None, None
     b0, b1 = max(r0 - reach, 0), min(r1 + reach, h)
     d0, d1 = max(c0 - reach, 0), min(c1 + reach, w)
-    c = group.keys[0].size(-1)
-    keys = torch.stack([k[i, b0:b1, d0:d1] for k in group.keys],
-                       out=_workspace(tables, ('keys', slot),
-                                      (len(group.keys), b1 - b0, d1 - d0, c),
-                                      q))
-    values = torch.stack([v[i, b0:b1, d0:d1] for v in group.values])
-    tkey = (h, w, group.radius)
-    if tkey not in tables:
-        tables[tkey] = _far_table(h, w, group.radius, q.device)
-    # per tile, not cached: keeping every tile's mask alive pins the heap
-    # (glibc then keeps ~100 MiB more resident at DAVIS size)
-    far = far_mask((r0, r1), (c0, c1), (b0, b1), (d0, d1), tables[tkey])
-    keys = keys.view(-1, c)
+    keys, values = frames
+    c = keys.size(-1)
+    if (b1 - b0) * (d1 - d0) >= FULL_BAND * h * w:
+        b0, b1, d0, d1 = 0, h, 0, w
+    else:
+        keys = _workspace(tables, ('keys', slot),
+                          (keys.size(0), b1 - b0, d1 - d0, c),
+                          q).copy_(keys[:, b0:b1, d0:d1])
+        values = values[:, b0:b1, d0:d1]
+    far, any_far = _tile_far(tables, group.radius, hw, tile,
+                             (b0, b1, d0, d1), q.device)
+    keys = keys.reshape(-1, c)
     logits = torch.mm(q, keys.t(), out=_workspace(
         tables, ('logits', slot), (q.size(0), keys.size(0)), q))
-    if bool(far.any()):
+    if any_far:
         logits.view(far.size(0), -1, far.size(1)).masked_fill_(
             far[:, None], MASK_VALUE)
-    return logits, values.view(-1, values.size(-1))
+    return logits, values.reshape(-1, values.size(-1))
 
 
 def tiled_read(query: Tensor,
@@ -241,15 +285,16 @@ def tiled_read(query: Tensor,
     # one batch element at a time: 2-D matrix products run faster than
     # batched ones on CPU, and streaming batches are of one
     for i in range(query.size(0)):
-        flat = [None if g.radius is not None else
-                (_tokens([k[i] for k in g.keys]).t(),
-                 _tokens([v[i] for v in g.values])) for g in groups]
+        flat = [_frames(g, i, tables, slot, query) if g.radius is not None
+                else (_tokens([k[i] for k in g.keys]).t(),
+                      _tokens([v[i] for v in g.values]))
+                for slot, g in enumerate(groups)]
         for tile in tiles:
             r0, r1, c0, c1 = tile
             q = (query[i, r0:r1, c0:c1] if grid else
                  query[i, r0:r1]).reshape(-1, c)
-            read = _read_tile(q, groups, flat, tile, hw, tables, i, scale,
-                              temperature, topk)
+            read = _read_tile(q, groups, flat, tile, hw, tables, scale,
+                              temperature, topk, i)
             if grid:
                 out[i, r0:r1, c0:c1] = read.view(r1 - r0, c1 - c0, -1)
             else:
@@ -259,24 +304,33 @@ def tiled_read(query: Tensor,
 
 def _read_tile(q: Tensor, groups: Sequence[KeyGroup], flat: list,
                tile: Tuple[int, int, int, int], hw: Optional[tuple],
-               tables: Dict, i: int, scale: float, temperature: float,
-               topk: Optional[int]) -> Tensor:
-    """Readout (m, Cv) of one query tile (m, C) of batch element ``i``."""
+               tables: Dict, scale: float, temperature: float,
+               topk: Optional[int], i: int) -> Tensor:
+    """Readout (m, Cv) of one query tile (m, C) of batch element ``i``;
+    ``flat`` holds each group's keys (Ck, N) and values (N, Cv), or its
+    stacked frames (radius groups)."""
     parts = []
     for slot, (g, kv) in enumerate(zip(groups, flat)):
-        if kv is None:
-            logits, values = _band(q, g, tile, hw, tables, i, slot)
+        if g.radius is not None:
+            logits, values = _band(q, g, kv, tile, hw, tables, slot)
             if logits is None:
                 continue
         else:
             logits = torch.mm(q, kv[0], out=_workspace(
                 tables, ('logits', slot), (q.size(0), kv[0].size(1)), q))
             values = kv[1]
-        _scale_(logits, scale, temperature)
         if topk is None:
-            parts.append((g, logits, values, None))
+            parts.append((g, _scale_(logits, scale, temperature), values,
+                          None))
             continue
-        top, idx = logits.topk(min(topk, logits.size(-1)), dim=-1)
+        if scale > 0 and temperature > 0:
+            # a positive scaling keeps the order: scale the top-k values
+            # alone (the same numbers, without a pass over every logit)
+            top, idx = logits.topk(min(topk, logits.size(-1)), dim=-1)
+            _scale_(top, scale, temperature)
+        else:
+            top, idx = _scale_(logits, scale, temperature).topk(
+                min(topk, logits.size(-1)), dim=-1)
         del logits
         parts.append((g, top, values[idx], idx))
     logits = torch.cat([p[1] for p in parts], -1)

@@ -1,3 +1,6 @@
+import copy
+from pathlib import Path
+
 import pytest
 import torch
 from mmengine.structures import PixelData
@@ -249,3 +252,126 @@ def test_two_clip_sample_reaches_the_model(tiny_model_cfg, tmp_path):
         inp.shape[0]) or orig(inp)
     losses = per_frame.loss(x, samples)
     assert calls == [2] and losses['decode.loss_ce'] > 0
+
+
+def _tmanet_cfg(cfg_fn, backbone_calls):
+    cfg = cfg_fn()
+    cfg['backbone_calls'] = backbone_calls
+    cfg['decode_head'] = dict(
+        type='TMAHead', num_memory_frames=2, key_channels=8,
+        value_channels=16, in_channels=32, in_index=1, channels=24,
+        num_classes=3, dropout_ratio=0.0, norm_cfg=dict(type='BN'),
+        loss_decode=dict(type='CrossEntropyLoss'))
+    return cfg
+
+
+def _bn_stats(model):
+    return [t.clone() for m in model.backbone.modules()
+            if isinstance(m, torch.nn.BatchNorm2d)
+            for t in (m.running_mean, m.running_var)]
+
+
+def _slot_reference(model, x, samples, order):
+    """TMANet's training forward by hand: one backbone call per slot."""
+    feats = {s: model.backbone(x[:, s]) for s in order}
+    key = samples[0].key_index  # memory oldest first, then the key frame
+    slots = [s for s in range(x.size(1)) if s != key] + [key]
+    clip = [torch.stack([feats[s][lvl] for s in slots], 1)
+            for lvl in range(len(feats[key]))]
+    losses = model.decode_head.loss(clip, samples, model.train_cfg)
+    aux = model.auxiliary_head.loss(list(feats[key]), samples,
+                                    model.train_cfg)
+    return losses['loss_ce'], aux['loss_ce']
+
+
+@pytest.mark.parametrize('key', [2, 1])
+def test_per_slot_backbone_calls_match_tmanet(tiny_model_cfg, key):
+    """Losses, gradients and BN running statistics equal the original's
+    per-slot calls (key frame first, then memory slots oldest first)."""
+    torch.manual_seed(0)
+    model = MODELS.build(_tmanet_cfg(tiny_model_cfg, 'per_slot')).train()
+    pooled = MODELS.build(_tmanet_cfg(tiny_model_cfg, 'pooled')).train()
+    pooled.load_state_dict(model.state_dict())
+    ref, ascending = copy.deepcopy(model), copy.deepcopy(model)
+    torch.manual_seed(3)
+    # slots with different means, so that per-slot statistics differ
+    x = torch.randn(2, 3, 3, 32, 32) * 2
+    x += torch.arange(3.).view(1, 3, 1, 1, 1)
+    samples = _samples(2, 3, (32, 32), key=key)
+    order = [key] + [s for s in range(3) if s != key]
+
+    calls = []
+    orig = model.backbone.forward
+    model.backbone.forward = lambda inp: calls.append(
+        inp.data_ptr()) or orig(inp)
+    losses = model.loss(x, samples)
+    assert calls == [x[:, s].data_ptr() for s in order]
+    ref_dec, ref_aux = _slot_reference(ref, x, samples, order)
+    assert torch.allclose(losses['decode.loss_ce'], ref_dec, atol=1e-6)
+    assert torch.allclose(losses['aux.loss_ce'], ref_aux, atol=1e-6)
+    (losses['decode.loss_ce'] + losses['aux.loss_ce']).backward()
+    (ref_dec + ref_aux).backward()
+    for a, b in zip(model.backbone.parameters(), ref.backbone.parameters()):
+        assert torch.allclose(a.grad, b.grad, atol=1e-5)
+    stats, ref_stats = _bn_stats(model), _bn_stats(ref)
+    assert all(torch.allclose(a, b, atol=1e-6)
+               for a, b in zip(stats, ref_stats))
+    # the running statistics updated once per slot (momentum applied 3
+    # times), in this order: the pooled call and another order differ
+    _slot_reference(ascending, x, samples, [0, 1, 2])
+    pooled_losses = pooled.loss(x, samples)
+    assert not torch.allclose(pooled_losses['decode.loss_ce'],
+                              losses['decode.loss_ce'], atol=1e-4)
+    for other in (pooled, ascending):
+        assert not all(torch.allclose(a, b, atol=1e-4)
+                       for a, b in zip(stats, _bn_stats(other)))
+
+
+def test_per_slot_inference_and_streaming(tiny_model_cfg):
+    """Eval-mode batch norm makes the calls equivalent: inference pools them
+    (faster), and streaming makes one single-frame call per frame."""
+    torch.manual_seed(0)
+    model = MODELS.build(_tmanet_cfg(tiny_model_cfg, 'per_slot'))
+    x = torch.randn(2, 3, 3, 32, 32)
+    calls = []
+    orig = model.backbone.forward
+    model.backbone.forward = lambda inp: calls.append(
+        inp.shape[0]) or orig(inp)
+    model.train()
+    model._forward(x, _samples(2, 3, (32, 32)))
+    assert calls == [2, 2, 2]
+    model.eval()
+    with torch.no_grad():
+        calls.clear()
+        pooled = model.predict(x, _samples(2, 3, (32, 32)))
+        assert calls == [6]
+        model.backbone_calls = 'pooled'
+        for a, b in zip(pooled, model.predict(x, _samples(2, 3, (32, 32)))):
+            assert torch.equal(a.seg_logits.data, b.seg_logits.data)
+        model.backbone_calls = 'per_slot'
+        calls.clear()
+        model.enable_streaming()
+        for t in range(3):
+            model.predict(x[:1, t:t + 1], _samples(1, 1, (32, 32), frame=t))
+    assert calls == [1, 1, 1]
+
+
+def test_backbone_calls_checked(tiny_model_cfg, repo_root):
+    cfg = tiny_model_cfg()
+    cfg['backbone_calls'] = 'per_frame'
+    with pytest.raises(ValueError, match="backbone_calls must be one of"):
+        MODELS.build(cfg)
+    cfg = tiny_model_cfg(temporal=False)
+    cfg.update(backbone_calls='per_slot',
+               train_cfg=dict(supervise='all_frames'))
+    with pytest.raises(ValueError, match="backbone_calls='pooled'"):
+        MODELS.build(cfg)
+    # TMANet configs call the backbone per slot, the demo model pools
+    from mmengine.config import Config
+    root = Path(repo_root) / 'configs'
+    configs = sorted((root / 'tmanet').glob('*.py'))
+    assert configs
+    for path in configs:
+        assert Config.fromfile(path).model.backbone_calls == 'per_slot'
+    demo = Config.fromfile(root / '_base_/models/tempattn_r18-tiny.py')
+    assert demo.model.get('backbone_calls', 'pooled') == 'pooled'

@@ -10,7 +10,7 @@ from mmvidseg.models.utils import (LabelPropagationState, labels_to_mask,
                                    propagate_video, radius_mask,
                                    upsample_labels)
 from mmvidseg.utils.benchmark import PeakRSS
-from mmvidseg.utils.benchmark_references import propagate_all_frames
+from mmvidseg.utils.benchmark_references import propagate_videowalk
 from mmvidseg.utils.read_benchmark import benchmark_propagation
 
 T, C, H, W, L, K = 8, 5, 6, 7, 3, 3
@@ -132,8 +132,8 @@ def test_streaming_equals_whole_video():
     assert len(whole) == len(stream) == len(lazy) == 12
     for a, b, c in zip(whole, stream, lazy):
         assert torch.equal(a, b) and torch.equal(a, c)
-    # the dense all-frames evaluation computes the same maths
-    dense = propagate_all_frames(feats, y0, 4, 0.05, 6, 3)
+    # the original formulation computes the same maths
+    dense = propagate_videowalk(feats, y0, 4, 0.05, 6, 3)
     plain = list(propagate_video(feats, y0, queue_len=4, topk=6, radius=3))
     assert torch.allclose(torch.stack(plain), dense, atol=1e-5)
 
@@ -257,7 +257,7 @@ def test_upsample_matches_cv2_resize():
 
 
 def test_benchmark_runs():
-    for impl in ('streaming', 'all_frames'):
+    for impl in ('streaming', 'original'):
         res = benchmark_propagation(4, (6, 7), 8, 2, queue_len=2, topk=3,
                                     radius=2, implementation=impl)
         assert res['sec_per_frame'] > 0 and res['implementation'] == impl
