@@ -6,12 +6,13 @@ classes after ``custom_imports=dict(imports=['mmvidseg'])``. Every mmvidseg
 module imports its registry from here, never from mmseg directly.
 """
 from mmseg.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS, LOOPS,
-                            METRICS, MODELS, OPTIM_WRAPPERS, PARAM_SCHEDULERS,
-                            RUNNERS, TASK_UTILS, TRANSFORMS, VISBACKENDS,
-                            VISUALIZERS)
+                            METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
+                            OPTIM_WRAPPERS, PARAM_SCHEDULERS, RUNNERS,
+                            TASK_UTILS, TRANSFORMS, VISBACKENDS, VISUALIZERS)
 
 __all__ = [
     'DATA_SAMPLERS', 'DATASETS', 'EVALUATOR', 'HOOKS', 'LOOPS', 'METRICS',
-    'MODELS', 'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'RUNNERS', 'TASK_UTILS',
-    'TRANSFORMS', 'VISBACKENDS', 'VISUALIZERS'
+    'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'OPTIM_WRAPPERS',
+    'PARAM_SCHEDULERS', 'RUNNERS', 'TASK_UTILS', 'TRANSFORMS', 'VISBACKENDS',
+    'VISUALIZERS'
 ]

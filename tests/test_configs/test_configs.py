@@ -57,6 +57,10 @@ def test_config_builds(path):
         return _check_sali(cfg)
     if cfg.model.type == 'MSTFALSegmentor':
         return _check_mstfal(cfg)
+    if cfg.model.type == 'STCN':
+        return _check_stcn(cfg)
+    if cfg.model.type == 'CPSSegmentor' or _packs_slice_position(cfg):
+        return _check_cps(cfg)
     model_cfg = cfg.model.to_dict()
     model_cfg['pretrained'] = None
     model_cfg['backbone'].pop('init_cfg', None)
@@ -129,7 +133,8 @@ def _problems(cfg):
                           'test_dataloader') if cfg.get(s)]
     for split in splits:
         dataset = cfg[split].dataset
-        pipeline = dataset.pipeline
+        subsets = dataset.get('datasets') or [dataset]  # ConcatDataset
+        pipeline = [step for d in subsets for step in d.pipeline]
         # training clips feed the head; test clips too unless streaming
         ok = set()
         if memory is not None:
@@ -145,9 +150,13 @@ def _problems(cfg):
                     step['crop_size']) != tuple(preprocessor_size or ()):
                 out.append(f'{split}: RandomCrop {step["crop_size"]} != data '
                            f'preprocessor size {preprocessor_size}')
-        classes = DATASETS.build(dict(dataset, lazy_init=True)).metainfo[
+        classes = DATASETS.build(dict(subsets[0], lazy_init=True)).metainfo[
             'classes']
         heads = [('decode_head', head)] + [('auxiliary_head', a) for a in aux]
+        # CPS: the decode head of each branch (inside a SlicePositionHead)
+        heads += [(f'{b}.decode_head', model[b]['decode_head'].get(
+            'head', model[b]['decode_head']))
+            for b in ('segmentor1', 'segmentor2') if b in model]
         for name, h in heads:
             if 'num_classes' in h and h['num_classes'] != len(classes):
                 out.append(f'{split}: {name}.num_classes {h["num_classes"]} '
@@ -204,6 +213,74 @@ def _check_mstfal(cfg):
     with torch.no_grad():
         out = model._forward(torch.randn(1, 1, 3, 64, 80))
     assert out.shape == (1, model.num_classes, 64, 80)
+
+
+def _train_datasets(cfg):
+    dataset = cfg.train_dataloader.dataset
+    return dataset.get('datasets') or [dataset]
+
+
+def _packs_slice_position(cfg):
+    """A 2D slice config (FLARE22 CPS branch pre-training)."""
+    return cfg.model.type == 'EncoderDecoder' and any(
+        'slice_position' in step.get('meta_keys', ())
+        for ds in _train_datasets(cfg) for step in ds.pipeline)
+
+
+def _check_cps(cfg):
+    """FLARE22 slice models (CPS and its branches): 14 classes, /255
+    only, slice position and labelled flag packed, CPS batches of 2 + 2
+    with both optimisers; a prediction per slice with its position."""
+    from mmseg.structures import SegDataSample
+
+    from mmvidseg.datasets.flare22_meta import FLARE22_CLASSES
+    model_cfg = cfg.model  # a ConfigDict: test_cfg.mode for EncoderDecoder
+    _cpu_norm(model_cfg)
+    model = MODELS.build(model_cfg).eval()
+    assert model.num_classes == len(FLARE22_CLASSES)
+    pre = cfg.model.data_preprocessor
+    assert list(pre.mean) == [0, 0, 0] and list(pre.std) == [255] * 3
+    for ds in _train_datasets(cfg):
+        pack = [t for t in ds.pipeline if t['type'] == 'PackSegInputs'][0]
+        assert {'slice_position', 'labelled'} <= set(pack['meta_keys'])
+    if cfg.model.type == 'CPSSegmentor':
+        sampler = cfg.train_dataloader.sampler
+        assert sampler.type == 'mmdet.MultiSourceSampler'
+        assert sampler.source_ratio == [2, 2] and sampler.batch_size == 4
+        assert {'segmentor1', 'segmentor2'} <= set(cfg.optim_wrapper)
+        assert any(h['type'] == 'CPSEpochLengthHook'
+                   for h in cfg.custom_hooks)
+    samples = [SegDataSample(metainfo=dict(
+        slice_position=p, img_shape=(64, 64), ori_shape=(64, 64)))
+        for p in (0.2, 0.7)]
+    with torch.no_grad():
+        out = model.predict(torch.rand(2, 3, 64, 64), samples)
+    assert out[0].pred_sem_seg.data.shape == (1, 64, 64)
+
+
+def _check_stcn(cfg):
+    """STCN: triplets with the max_jump curriculum (training configs),
+    streamed test videos, 64-d keys at 1/16."""
+    model_cfg = cfg.model.to_dict()
+    for enc in ('key_encoder', 'value_encoder'):
+        model_cfg[enc].pop('init_cfg', None)
+    model = MODELS.build(model_cfg).eval()
+    assert cfg.test_cfg.type == 'VideoTestLoop'
+    assert cfg.test_dataloader.sampler.type == 'VideoSequentialSampler'
+    if cfg.get('train_dataloader'):
+        pipeline = cfg.train_dataloader.dataset.pipeline
+        policy = [p for p in pipeline if p['type'] == 'SampleClip'][0][
+            'policy']
+        assert policy['type'] == 'STCNTripletClipPolicy'
+        hook = [h for h in cfg.custom_hooks
+                if h['type'] == 'StageScheduleHook'][0]
+        assert [(s['begin'], s['clip_policy']['max_jump'])
+                for s in hook['schedule']] == [
+                    (0, 25), (6000, 3), (12000, 4), (18000, 5), (24000, 7),
+                    (54000, 3)]
+    with torch.no_grad():
+        keys = model(torch.randn(1, 1, 3, 64, 64), mode='tensor')
+    assert keys.shape == (1, 64, 4, 4)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)

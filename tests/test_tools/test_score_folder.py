@@ -7,10 +7,12 @@ import os.path as osp
 
 import pytest
 
+from tests.test_evaluation._flare_cases import make_flare_folders
 from tests.test_evaluation.davis_osvos_reference import (OFFICIAL_GLOBAL,
                                                          SEQUENCE)
 from tests.test_evaluation.test_folder_scorer.test_davis_folder_reader import \
     make_davis
+from tests.test_evaluation.test_functional.test_flare_measures import SYNTH_NSD
 
 from ._run import run, tool
 
@@ -103,3 +105,29 @@ def test_missing_frame_or_video_exits_with_one_line(cli, tmp_path, capsys,
     # --debug: the exception itself
     with pytest.raises(FileNotFoundError, match="video 'cows'"):
         cli.main(argv + ['--debug'])
+
+
+def test_flare_scores_and_errors(cli, tmp_path, capsys):
+    gt_dir, pred_dir = make_flare_folders(tmp_path)
+    cli.main(['flare', '--gt', gt_dir, '--pred', pred_dir, '--tolerance',
+              'flare22', '--out', str(tmp_path / 'flare.json')])
+    report = json.loads(capsys.readouterr().out)
+    assert report['per_case']['synth']['IVC']['NSD'] == pytest.approx(
+        SYNTH_NSD[5], rel=1e-13)
+    assert report['overall']['NSD_liver'] == 1
+    assert json.loads((tmp_path / 'flare.json').read_text()) == report
+    cli.main(['flare', '--gt', gt_dir, '--pred', pred_dir, '--tolerance',
+              '1', '--rules', 'ivos', '--official-rounding'])
+    report = json.loads(capsys.readouterr().out)
+    assert report['options'] == dict(tolerance=1.0, rules='ivos',
+                                     official_rounding=True)
+    os.remove(osp.join(pred_dir, 'synth.nii.gz'))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(['flare', '--gt', gt_dir, '--pred', pred_dir])
+    assert str(exc.value.code) == (
+        "score_folder.py flare: error: case 'synth': prediction "
+        f"{osp.join(pred_dir, 'synth.nii.gz')} not found")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(['flare', '--gt', gt_dir, '--pred', pred_dir,
+                  '--tolerance', 'one'])
+    assert '--tolerance must be' in str(exc.value.code)

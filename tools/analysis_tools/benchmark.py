@@ -5,6 +5,19 @@ and peak memory (CUDA: allocator peak; CPU: peak resident-memory growth of
 the process), warm-up iterations excluded. Example::
 
     python tools/analysis_tools/benchmark.py CONFIG --device cpu --iters 10
+
+``--mode nsd`` needs no config: it times the FLARE22 DSC / NSD of one
+synthetic case (``--volume-shape``), ours against the ``surface-distance``
+package used directly (skipped with a message when it is not installed)::
+
+    python tools/analysis_tools/benchmark.py --mode nsd --repeats 2
+
+``--mode volume`` times two-stage CT inference (CPS references + STCN
+propagation) of a synthetic ``--volume-shape`` CT; CONFIG is the CPS config
+(with ``--stcn-config``), or ``tiny`` (or none) for tiny random models::
+
+    python tools/analysis_tools/benchmark.py CPS_CFG --mode volume \
+        --stcn-config STCN_CFG --device cuda:0 --memory-on-cpu --json v.json
 """
 import argparse
 import json
@@ -18,22 +31,26 @@ from mmvidseg.utils.cli import (add_debug_arg, add_safe_globals_arg,
                                 report_errors)
 from mmvidseg.utils.complexity import format_macs, run_macs
 from mmvidseg.utils.io import atomic_write_bytes
+from mmvidseg.utils.nsd_benchmark import format_nsd_report, time_nsd
 from mmvidseg.utils.propagation_flops import format_propagation_report
 from mmvidseg.utils.read_benchmark import (run_memory_read_benchmark,
                                            run_propagation_benchmark)
 from mmvidseg.utils.runner_helpers import load_run_config
 from mmvidseg.utils.stage_benchmark import (format_stage_report,
                                             run_stage_benchmark)
+from mmvidseg.utils.volume_benchmark import (format_volume_report,
+                                             run_volume_benchmark)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='config file')
+    parser.add_argument('config', nargs='?',
+                        help='config file (not used by --mode nsd)')
     parser.add_argument('--checkpoint', help='optional weights')
     parser.add_argument(
         '--mode',
         choices=['train', 'stream', 'both', 'memory-read', 'propagation',
-                 'macs', 'stages'],
+                 'macs', 'stages', 'nsd', 'volume'],
         default='both',
         help='macs: multiply-accumulates of one inference step (the clip '
         'a streaming model reads per frame) at --shape; memory-read: the '
@@ -43,7 +60,31 @@ def parse_args():
         'features, streaming vs the original formulation; stages: an '
         'MS-TFAL training step per stage (plain, video, image, pixel) with '
         'its time and memory overhead against plain, and the TFAL maths '
-        'alone (default shape: the config\'s crop_size)')
+        'alone (default shape: the config\'s crop_size); nsd: FLARE22 '
+        'DSC/NSD of a synthetic case, ours vs the surface-distance package; '
+        'volume: two-stage CT inference (CPS config + --stcn-config, or '
+        '"tiny") of a synthetic --volume-shape CT, slices/s per stage and '
+        'peak memory')
+    parser.add_argument('--volume-shape', type=int, nargs=3,
+                        default=[512, 512, 100], metavar=('D0', 'D1', 'S'),
+                        help='--mode nsd / volume: volume shape (slices '
+                        'last)')
+    parser.add_argument('--spacing', type=float, nargs=3,
+                        default=[0.8, 0.8, 2.5], metavar=('S0', 'S1', 'S2'),
+                        help='--mode nsd: voxel size in mm')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='--mode nsd: timed runs of each implementation')
+    parser.add_argument('--stcn-config',
+                        help='--mode volume: propagation (STCN) config')
+    parser.add_argument('--stcn-checkpoint',
+                        help='--mode volume: propagation weights')
+    parser.add_argument('--size', type=int, default=512,
+                        help='--mode volume: model input size')
+    parser.add_argument('--memory-on-cpu', action='store_true',
+                        help='--mode volume: propagation memory on the CPU')
+    parser.add_argument('--acc-dtype', choices=['float32', 'float16'],
+                        default='float32',
+                        help='--mode volume: probability accumulator')
     parser.add_argument('--frames', type=int, default=100,
                         help='video length of --mode propagation')
     parser.add_argument('--channels', type=int,
@@ -79,7 +120,9 @@ def main():
     with report_errors('benchmark.py', args.debug):
         report = benchmark(args)
         formatter = dict(macs=format_macs, stages=format_stage_report,
-                         propagation=format_propagation_report)
+                         propagation=format_propagation_report,
+                         nsd=format_nsd_report,
+                         volume=format_volume_report)
         lines = formatter.get(args.mode, format_report)(report)
         print('\n'.join(lines))
         if args.json:
@@ -89,6 +132,16 @@ def main():
 
 
 def benchmark(args):
+    if args.mode == 'nsd':
+        return time_nsd(args.volume_shape, args.spacing, args.repeats)
+    if args.mode == 'volume':
+        allow_safe_globals(args.safe_globals)
+        return run_volume_benchmark(
+            args.config, args.stcn_config, args.checkpoint,
+            args.stcn_checkpoint, args.volume_shape, args.device, args.size,
+            args.memory_on_cpu, args.acc_dtype, warmup=args.warmup > 0)
+    if args.config is None:
+        raise ValueError(f'--mode {args.mode} needs a config file')
     allow_safe_globals(args.safe_globals)
     cfg = load_run_config(args.config, cfg_options=args.cfg_options)
     check_checkpoint(args.checkpoint)

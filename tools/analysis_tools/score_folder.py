@@ -15,7 +15,10 @@ Metrics: ``davis`` (J&F of the official DAVIS-2017 semi-supervised scorer;
 weighted F, F, MAE, Sen, Spe, Dice, IoU of the VPS / SUN-SEG toolbox:
 ``--gt .../GT --pred <maps>``, ``<case>/<frame>.png`` on both sides),
 ``endovis`` (MS-TFAL's present-class Dice / IoU of EndoVis18: class-id PNGs
-``<seq>/<frame>.png`` on both sides, ``--num-classes``, ``--gt-subdir``).
+``<seq>/<frame>.png`` on both sides, ``--num-classes``, ``--gt-subdir``),
+``flare`` (FLARE22 per-case, per-organ DSC / NSD of the official scorer:
+``<case>.nii.gz`` label volumes on both sides, ``--tolerance flare22|MM``,
+``--rules official|ivos``, ``--official-rounding``).
 ``score_folder.py METRIC -h`` lists a metric's options.
 """
 import argparse

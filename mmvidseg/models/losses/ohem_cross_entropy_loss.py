@@ -21,6 +21,13 @@ class OhemCrossEntropyLoss(nn.Module):
     ``OhemCELoss2D`` (no class weights). mmseg's ``OhemCrossEntropy``
     (PIDNet) differs: it thresholds the softmax probability of the pixels.
 
+    With ``n_min_divisor=d`` the least number of pixels follows the labels
+    of each call: ``n_min = (number of non-ignored pixels) // d`` (theseus
+    v1.0.1 ``OhemCELoss``, used by kaylode/ivos: ``d = 16``, ``thresh``
+    0.5 in STCN, default ignore label 255). Both rules select the same
+    pixels (theseus keeps the hard pixels unless fewer than ``n_min``, then
+    the ``n_min`` largest), so only ``n_min`` differs.
+
     Ignored pixels get loss 0 and stay in the pool (as with the original's
     ``ignore_index=-1``): they are never above ``t`` but can be among the
     ``n_min`` "largest" when fewer pixels have a positive loss.
@@ -29,12 +36,16 @@ class OhemCrossEntropyLoss(nn.Module):
         thresh (float): Probability threshold; pixels whose true-class
             probability is below it are hard. Defaults to 0.7.
         n_min (int): Least number of pixels averaged. Defaults to 5120
-            (MS-TFAL: ``H * W // 16`` at 256 x 320).
+            (MS-TFAL: ``H * W // 16`` at 256 x 320). Unused when
+            ``n_min_divisor`` is given.
         loss_weight (float): Multiplier of the loss. Defaults to 1.0.
         ignore_index (int, optional): Label ignored. None uses the
             ``ignore_index`` given to :meth:`forward` (mmseg decode heads
             pass theirs), else nothing is ignored. Defaults to None.
         loss_name (str): Name of the loss item. Defaults to 'loss_ohem'.
+        n_min_divisor (int, optional): If given, ``n_min`` is the number of
+            non-ignored pixels of the call divided (floor) by it (theseus:
+            16). Defaults to None (the fixed ``n_min``).
     """
 
     def __init__(self,
@@ -42,7 +53,8 @@ class OhemCrossEntropyLoss(nn.Module):
                  n_min: int = 5120,
                  loss_weight: float = 1.0,
                  ignore_index: Optional[int] = None,
-                 loss_name: str = 'loss_ohem') -> None:
+                 loss_name: str = 'loss_ohem',
+                 n_min_divisor: Optional[int] = None) -> None:
         super().__init__()
         if not 0 < thresh <= 1:
             raise ValueError(f'OhemCrossEntropyLoss: thresh must be in '
@@ -50,8 +62,12 @@ class OhemCrossEntropyLoss(nn.Module):
         if n_min < 0:
             raise ValueError(f'OhemCrossEntropyLoss: n_min must be >= 0, '
                              f'got {n_min}')
+        if n_min_divisor is not None and n_min_divisor < 1:
+            raise ValueError(f'OhemCrossEntropyLoss: n_min_divisor must be '
+                             f'>= 1, got {n_min_divisor}')
         self.thresh = thresh
         self.n_min = int(n_min)
+        self.n_min_divisor = n_min_divisor
         self.loss_weight = loss_weight
         self.ignore_index = ignore_index
         self._loss_name = loss_name
@@ -83,23 +99,26 @@ class OhemCrossEntropyLoss(nn.Module):
                 f'OhemCrossEntropyLoss expects logits (N, K, H, W) and '
                 f'labels (N, H, W), got {tuple(cls_score.shape)} and '
                 f'{tuple(label.shape)}')
-        if self.n_min >= label.numel():
-            raise ValueError(
-                f'OhemCrossEntropyLoss: n_min ({self.n_min}) must be smaller '
-                f'than the number of pixels ({label.numel()})')
         if self.ignore_index is not None:
             ignore_index = self.ignore_index
         if ignore_index is None:
             ignore_index = -100
+        n_min = self.n_min
+        if self.n_min_divisor is not None:
+            n_min = int((label != ignore_index).sum()) // self.n_min_divisor
+        if n_min >= label.numel():
+            raise ValueError(
+                f'OhemCrossEntropyLoss: n_min ({n_min}) must be smaller '
+                f'than the number of pixels ({label.numel()})')
         loss = F.cross_entropy(
             cls_score, label.long(), ignore_index=ignore_index,
             reduction='none').reshape(-1)
         thresh = -math.log(self.thresh)
-        top = torch.topk(loss, self.n_min + 1).values  # descending
-        if top[self.n_min] > thresh:
+        top = torch.topk(loss, n_min + 1).values  # descending
+        if top[n_min] > thresh:
             loss = loss[loss > thresh]
         else:
-            loss = top[:self.n_min]
+            loss = top[:n_min]
         return self.loss_weight * loss.mean()
 
     @property

@@ -5,6 +5,8 @@ from .memory_bank import MemoryBank, MemoryEntry
 from .memory_read import (AFFINITIES, affinity_logits, affinity_scale,
                           memory_read, memory_read_maps, prepare_keys,
                           prepare_query, sdpa)
+from .padding import pad_to_multiple, unpad
+from .soft_aggregate import soft_aggregate, soft_aggregate_logits
 from .tfal import (TFALAffinity, VideoReliability, confidence_map,
                    image_weight, select_noise, tfal_affinity,
                    video_reliability)
@@ -17,5 +19,6 @@ __all__ = [
     'MemoryEntry', 'LabelPropagationState', 'labels_to_mask',
     'minmax_normalize', 'propagate_step', 'propagate_video', 'radius_mask',
     'upsample_labels', 'TFALAffinity', 'VideoReliability', 'confidence_map',
-    'image_weight', 'select_noise', 'tfal_affinity', 'video_reliability'
+    'image_weight', 'select_noise', 'tfal_affinity', 'video_reliability',
+    'pad_to_multiple', 'unpad', 'soft_aggregate', 'soft_aggregate_logits'
 ]

@@ -87,3 +87,45 @@ def test_backward_and_errors():
         loss(logits, labels, weight=torch.ones_like(labels))
     with pytest.raises(ValueError, match='thresh'):
         MODELS.build(dict(type='OhemCrossEntropyLoss', thresh=0.))
+
+
+def _theseus_inputs():
+    g = torch.Generator().manual_seed(2)
+    logits = torch.randn(2, 5, 8, 8, generator=g) * 2
+    labels = torch.randint(0, 5, (2, 8, 8), generator=g)
+    labels[0, :2] = 255
+    return logits, labels
+
+
+@pytest.mark.parametrize('thresh, expected', [
+    (0.5, 3.357123613357544), (0.7, 3.3011770248413086),
+    (0.05, 4.65708589553833)])
+def test_golden_theseus_n_min_divisor(thresh, expected):
+    """``n_min = #non-ignored // 16`` as theseus v1.0.1 ``OhemCELoss``.
+
+    Golden: kaylode/theseus tag v1.0.1
+    ``theseus/semantic/losses/ce_loss.py`` ``OhemCELoss(thresh=t)`` (ignore
+    label 255, cuda helper stubbed) on these seeded inputs, run on CPU by
+    ``/tmp/cps_orig/run/golden.py``.
+    """
+    logits, labels = _theseus_inputs()
+    loss = MODELS.build(dict(type='OhemCrossEntropyLoss', thresh=thresh,
+                             n_min_divisor=16, ignore_index=255))
+    assert loss(logits, labels).item() == pytest.approx(expected, rel=1e-6)
+    # the fixed n_min of the same value agrees ((128 - 16) // 16 = 7)
+    fixed = MODELS.build(dict(type='OhemCrossEntropyLoss', thresh=thresh,
+                              n_min=7))
+    assert fixed(logits, labels, ignore_index=255).item() == pytest.approx(
+        expected, rel=1e-6)
+
+
+def test_golden_theseus_mostly_easy():
+    # few hard pixels: the top-n_min branch (theseus golden, as above)
+    logits, labels = _theseus_inputs()
+    easy = logits.scatter(1, labels.clamp(max=4)[:, None], 6.0)
+    loss = MODELS.build(dict(type='OhemCrossEntropyLoss', thresh=0.5,
+                             n_min_divisor=16))
+    assert loss(easy, labels, ignore_index=255).item() == pytest.approx(
+        0.4164274036884308, rel=1e-6)
+    with pytest.raises(ValueError, match='n_min_divisor'):
+        MODELS.build(dict(type='OhemCrossEntropyLoss', n_min_divisor=0))
