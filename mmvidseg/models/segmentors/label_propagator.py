@@ -154,24 +154,12 @@ class LabelPropagator(StreamingMixin, BaseModel):
                 frame, ``gt_sem_seg`` or ``given_sem_seg``; a later frame
                 may carry ``given_sem_seg``.
         """
-        if inputs.size(0) != 1:
-            raise ValueError('label propagation takes one frame per step')
-        frame = inputs[:, -1] if inputs.dim() == 5 else inputs
-        sample = data_samples[0]
-        video = sample.metainfo.get('video_id')
-        new_video = self.begin_frame(video, sample.metainfo.get('frame_id'))
+        frame, sample, new_video, given = self.start_step(
+            inputs, data_samples)
         feat = self.extract_feat(frame)[0]
-        given = self.given_mask(sample)
         if given is not None:
             given = given.to(feat.device).long()
         if new_video:
-            if given is None:
-                if 'gt_sem_seg' not in sample:
-                    self.reset_state()
-                    raise KeyError(
-                        f'the first frame of video {video!r} needs its '
-                        'annotation (gt_sem_seg) or a given mask')
-                given = sample.gt_sem_seg.data[0].to(feat.device).long()
             pred = self._first_frame(feat, given)
         elif given is not None:
             pred = self._given_frame(feat, given)

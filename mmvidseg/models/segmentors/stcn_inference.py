@@ -240,21 +240,9 @@ class STCNInferenceMixin:
             ``seg_logits`` (O + 1 aggregated probabilities) at
             ``ori_shape``.
         """
-        if inputs.size(0) != 1:
-            raise ValueError('STCN streams one frame per step (batch 1)')
-        frame = inputs[:, -1] if inputs.dim() == 5 else inputs
-        sample = data_samples[0]
-        video = sample.metainfo.get('video_id')
-        new_video = self.begin_frame(video, sample.metainfo.get('frame_id'))
-        given = self.given_mask(sample)
+        frame, sample, new_video, given = self.start_step(
+            inputs, data_samples)
         if new_video:
-            if given is None:
-                if 'gt_sem_seg' not in sample:
-                    self.reset_state()
-                    raise KeyError(
-                        f'the first frame of video {video!r} needs its '
-                        'object ids (gt_sem_seg) or a given mask')
-                given = sample.gt_sem_seg.data[0]
             self._bank = self.new_memory()
             self._ids = torch.zeros(0, dtype=torch.long, device=frame.device)
         hw = tuple(frame.shape[-2:])

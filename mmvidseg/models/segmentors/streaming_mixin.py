@@ -103,6 +103,43 @@ class StreamingMixin:
         """
         return [int(frame_id)], 0
 
+    def start_step(self, inputs: Tensor, data_samples: List[Any]
+                   ) -> Tuple[Tensor, Any, bool, Optional[Tensor]]:
+        """The common start of a one-frame streaming ``predict``.
+
+        Checks the batch of one frame, applies :meth:`begin_frame` and reads
+        the frame's given mask; at the first frame of a video, a model with
+        :attr:`requires_given_mask` falls back to the annotation
+        (``gt_sem_seg``) and raises when there is neither.
+
+        Args:
+            inputs (Tensor): (1, T, C, H, W) or (1, C, H, W); the last frame
+                is the current one.
+            data_samples (list): Its one data sample (``video_id``,
+                ``frame_id``).
+
+        Returns:
+            tuple: ``(frame (1, C, H, W), sample, new_video, mask)`` with
+            ``mask`` the (H, W) id map given for this frame (or the first
+            frame's annotation), else None.
+        """
+        if inputs.size(0) != 1:
+            raise ValueError(f'{type(self).__name__} streams one frame per '
+                             f'step (batch 1), got a batch of '
+                             f'{inputs.size(0)}')
+        frame = inputs[:, -1] if inputs.dim() == 5 else inputs
+        sample = data_samples[0]
+        video = sample.metainfo.get('video_id')
+        new_video = self.begin_frame(video, sample.metainfo.get('frame_id'))
+        mask = self.given_mask(sample)
+        if new_video and mask is None and self.requires_given_mask:
+            if 'gt_sem_seg' not in sample:
+                self.reset_state()
+                raise KeyError(f'the first frame of video {video!r} needs its '
+                               'annotation (gt_sem_seg) or a given mask')
+            mask = sample.gt_sem_seg.data[0]
+        return frame, sample, new_video, mask
+
     @staticmethod
     def given_mask(sample: Any) -> Optional[Tensor]:
         """The (H, W) id map given for this frame, or None."""
