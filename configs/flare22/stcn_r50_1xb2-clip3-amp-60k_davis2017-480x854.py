@@ -22,4 +22,7 @@ model = dict(
     key_encoder=dict(init_cfg=None),
     value_encoder=dict(init_cfg=None),
     fuser_attention=True,
-    test_cfg=dict(topk=20, mem_every=5, include_last=False, max_frames=None))
+    # at most 50 working frames (the oldest go first): identical to the
+    # official unbounded memory on DAVIS (no video over 250 frames) and
+    # bounded on long videos
+    test_cfg=dict(topk=20, mem_every=5, include_last=False, max_frames=50))

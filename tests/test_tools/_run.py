@@ -31,8 +31,8 @@ def tool(name):
     return osp.join(ROOT, 'tools', name)
 
 
-def last_metrics(work_dir):
-    """The last record with ``mIoU`` in a run's JSON-lines logs
+def last_metrics(work_dir, key='mIoU'):
+    """The last record with ``key`` (default ``mIoU``) in a run's logs
     (``<timestamp>/<timestamp>.json`` for tests, ``vis_data/`` in training).
     """
     import glob
@@ -41,6 +41,6 @@ def last_metrics(work_dir):
                              recursive=True), key=osp.getmtime)
     records = [json.loads(line) for f in files for line in open(f)
                if line.strip()]
-    records = [r for r in records if isinstance(r, dict) and 'mIoU' in r]
-    assert records, f'no metrics with mIoU under {work_dir}'
+    records = [r for r in records if isinstance(r, dict) and key in r]
+    assert records, f'no metrics with {key} under {work_dir}'
     return records[-1]

@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 from tests._flare_data import make_flare_layout
 
-from ._run import ROOT, run, tool
+from ._run import ROOT, last_metrics, run, tool
 
 pytest.importorskip('nibabel')
 
@@ -54,7 +54,13 @@ def _tiny_cfg(root, work_dir, cache):
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=3,
                          val_interval=100)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    # test: the val split's whole volume slice by slice, scored per volume
+    test = cfg.test_dataloader
+    test.update(num_workers=0, persistent_workers=False)
+    test.dataset.update(data_root=root, cache_dir=cache)
+    for step in test.dataset.pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = (64, 64)
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = 3
     cfg.default_hooks.pop('visualization')
@@ -68,6 +74,7 @@ def test_cps_trains_through_tools_train(tmp_path, shared_data):
                              unlabelled=('Case_01751', ))
     os.makedirs(osp.join(root, 'splits'))
     for name, case in (('train', 'FLARE22_Tr_0001'),
+                       ('val', 'FLARE22_Tr_0001'),
                        ('unlabelled', 'Case_01751')):
         with open(osp.join(root, 'splits', f'{name}.txt'), 'w') as f:
             f.write(case + '\n')
@@ -103,3 +110,11 @@ def test_cps_trains_through_tools_train(tmp_path, shared_data):
     assert keys['segmentor1.decode_head.head.conv_seg.conv.weight'].shape[
         1] == 9  # 8 channels + the slice position
     assert 'segmentor2.decode_head.conv_seg.weight' in keys
+    # tools/test.py: the CPS ensemble on every slice of the volume, then
+    # DSC/NSD per organ by VolumeDSCNSDMetric
+    run([tool('test.py'), cfg_path, osp.join(work_dir, 'iter_3.pth'),
+         '--work-dir', str(tmp_path / 'test')])
+    metrics = last_metrics(tmp_path / 'test', 'mDSC')
+    for key in ('mDSC', 'mNSD', 'DSC_liver', 'NSD_duodenum'):
+        assert key in metrics, metrics
+    assert 0 <= metrics['mDSC'] <= 1 and 0 <= metrics['mNSD'] <= 1
