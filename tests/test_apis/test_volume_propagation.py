@@ -68,7 +68,7 @@ def test_propagation_from_ground_truth_references(shared_data):
     ], -1)
     ours = {n: _dice(pred, labels, c) for n, c in LARGE_ORGANS.items()}
     base = {n: _dice(nearest, labels, c) for n, c in LARGE_ORGANS.items()}
-    # observed: liver 0.965, kidney_r 0.929, spleen 0.954, kidney_l 0.918;
+    # observed: liver 0.965, kidney_r 0.927, spleen 0.953, kidney_l 0.916;
     # nearest copy: 0.939, 0.876, 0.918, 0.844
     floors = dict(liver=0.95, kidney_r=0.91, spleen=0.935, kidney_l=0.90)
     for name, floor in floors.items():

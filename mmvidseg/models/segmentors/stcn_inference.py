@@ -62,7 +62,7 @@ class STCNInferenceMixin:
         prob = torch.sigmoid(self.decode(readout, thin, f8, f4))[0]
         return soft_aggregate(prob, 0), (k16, f16)
 
-    def memorise(self, frame: Tensor, feats: tuple, masks: Tensor,
+    def memorise(self, frame: Tensor, feats: tuple, prob: Tensor,
                  bank: MemoryBank, kind: str) -> None:
         """Write a frame's key and per-object values (side by side as
         channels) to ``bank``; a non-temporary write drops the temporary
@@ -71,13 +71,14 @@ class STCNInferenceMixin:
         Args:
             frame (Tensor): (1, 3, H, W).
             feats (tuple): ``(k16, f16)`` of the frame.
-            masks (Tensor): (O, H, W) soft object masks.
+            prob (Tensor): (O + 1, H, W) background and soft object masks
+                (STCN encodes the objects ``prob[1:]``).
             kind (str): ``'permanent'``, ``'working'`` or ``'temporary'``.
         """
         k16, f16 = feats
-        value = self.encode_value(frame, f16, masks[:, None])
+        value = self.encode_value(frame, f16, prob[1:, None])
         if kind != 'temporary':
-            bank.entries = [e for e in bank.entries if e.kind != 'temporary']
+            bank.drop_temporary()
         bank.write(k16, value.reshape(1, -1, *value.shape[-2:]), kind)
 
     # -------------------------------------------------------- volume range
@@ -156,15 +157,16 @@ class STCNInferenceMixin:
         def frame(t: int) -> Tensor:
             return frames[t:t + 1].to(dev, torch.float32)
 
-        def masks(t: int) -> Tensor:
-            return acc[1:, t].to(dev, torch.float32)
+        def accumulated(t: int) -> Tensor:
+            return acc[:, t].to(dev, torch.float32)
 
         onehot = F.one_hot(ref_mask.to(dev), num_objects + 1).permute(
             2, 0, 1)[1:].float()
         acc[:, start] += soft_aggregate(onehot, 0).to(acc)
         img = frame(start)
         k16, _, f16, _, _ = self.encode_key(img)
-        self.memorise(img, (k16, f16), masks(start), bank, 'permanent')
+        self.memorise(img, (k16, f16), accumulated(start), bank,
+                      'permanent')
         if end > start:
             order, last = range(start + 1, end), end - 1
         else:
@@ -177,7 +179,7 @@ class STCNInferenceMixin:
                 continue
             is_mem = t % mem_every == 0
             if is_mem or include_last:
-                self.memorise(img, feats, masks(t), bank,
+                self.memorise(img, feats, accumulated(t), bank,
                               'working' if is_mem else 'temporary')
         bank.reset()
 
@@ -210,7 +212,7 @@ class STCNInferenceMixin:
         prob = soft_aggregate(onehot, 0)
         if len(self._ids):
             k16, _, f16, _, _ = self.encode_key(frame)
-            self.memorise(frame, (k16, f16), prob[1:], self._bank,
+            self.memorise(frame, (k16, f16), prob, self._bank,
                           'permanent')
         return prob
 
@@ -259,7 +261,7 @@ class STCNInferenceMixin:
             kind = 'working' if self._count % cfg['mem_every'] == 0 else (
                 'temporary' if cfg['include_last'] else None)
             if kind is not None:
-                self.memorise(padded, feats, prob[1:], self._bank, kind)
+                self.memorise(padded, feats, prob, self._bank, kind)
         self._count += 1
         prob = unpad(prob, pad)
         ori = tuple(sample.metainfo.get('ori_shape', hw))[:2]

@@ -264,6 +264,11 @@ class MemoryBank:
         if kind == 'working':
             self._prune()
 
+    def drop_temporary(self) -> None:
+        """Forget the temporary entry (STCN does so at every non-temporary
+        write)."""
+        self.entries = [e for e in self.entries if e.kind != 'temporary']
+
     def step(self, key: Maps, value: Maps,
              frame: Optional[int] = None) -> Optional[str]:
         """Write the current frame as streaming methods do.
@@ -277,7 +282,7 @@ class MemoryBank:
         """
         kind = None
         if self.frames_seen % self.mem_every == 0:
-            self.entries = [e for e in self.entries if e.kind != 'temporary']
+            self.drop_temporary()
             kind = 'working'
         elif self.use_temporary:
             kind = 'temporary'

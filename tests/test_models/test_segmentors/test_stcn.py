@@ -224,9 +224,9 @@ def _track(model):
         log.append((int(frame[0, 0, 0, 0]), 'read', bank.num_frames))
         return seg(frame, bank, n)
 
-    def memorise(frame, feats, masks, bank, kind):
+    def memorise(frame, feats, prob, bank, kind):
         log.append((int(frame[0, 0, 0, 0]), kind))
-        mem(frame, feats, masks, bank, kind)
+        mem(frame, feats, prob, bank, kind)
         log.append(('bank', [e.kind for e in bank.entries]))
         banks.append(bank)
 
