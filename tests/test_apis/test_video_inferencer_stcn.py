@@ -8,6 +8,7 @@ import torch
 from mmengine.config import Config
 
 from mmvidseg.apis import VideoInferencer
+from mmvidseg.apis.overlay_writer import OverlayWriter
 from mmvidseg.datasets.procedural_video import render_video
 from mmvidseg.utils.io import read_mask
 
@@ -65,3 +66,26 @@ def test_stcn_streams_a_video_from_its_first_mask(tmp_path):
                and k.count('temporary') <= 1 for k in held)
     assert max(len(k) for k in held) == 4
     assert model._bank is None or not model._bank.entries  # reset after
+
+
+def test_stcn_on_a_video_file(tmp_path):
+    """An mp4 in (frames decoded lazily), the first frame's mask given,
+    masks and an mp4 overlay out."""
+    frames, masks = render_video(seed=5, num_frames=8, size=(64, 80),
+                                 num_classes=3)
+    video = str(tmp_path / 'in.mp4')
+    writer = OverlayWriter(video, fps=5)
+    for f in frames:
+        writer.write(f)
+    writer.close()
+    first = masks[0].astype(np.int64)
+    torch.manual_seed(0)
+    res = VideoInferencer(_config())(video, out_dir=str(tmp_path / 'out'),
+                                     overlay='mp4', first_mask=first,
+                                     progress=False)
+    assert res['num_frames'] == 8 and osp.isfile(res['overlay'])
+    out = [read_mask(osp.join(res['masks_dir'], f'{i:06d}.png'))
+           for i in range(8)]
+    assert np.array_equal(out[0], first)
+    assert all(m.shape == (64, 80) for m in out)
+    assert set(np.unique(np.stack(out))) <= set(np.unique(first).tolist())
