@@ -20,6 +20,11 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" ]]; then
     exit 0
 fi
 
+# a venv whose creation was interrupted (no python, or no pip in it) is made again
+if [[ -e "$VENV" ]] && ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    echo "[setup_env] $VENV is incomplete (interrupted set-up?): creating it again"
+    rm -rf "$VENV"
+fi
 if [[ ! -x "$VENV/bin/python" ]]; then
     if "$PYTHON" -c "import torch" >/dev/null 2>&1; then
         echo "[setup_env] reusing the base interpreter's torch ($("$PYTHON" -c 'import torch; print(torch.__version__)'))"
