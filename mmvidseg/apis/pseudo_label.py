@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
+from mmvidseg.datasets.volume_cache import as_label_ids, import_nibabel
 from mmvidseg.utils.io import atomic_path, atomic_write_bytes
 
 LABEL_EXT = '.nii.gz'
@@ -129,23 +130,15 @@ def vote_and_certainty(runs: np.ndarray,
 
 
 def _load_labels(path: str, num_classes: int):
-    import nibabel as nib
+    nib = import_nibabel()
     try:
         img = nib.load(path)
         data = np.asanyarray(img.dataobj)
     except Exception as e:  # ImageFileError, gzip errors, ...
         raise OSError(f'cannot read label volume {path!r}: {e}') from e
-    if data.dtype.kind == 'f':
-        rounded = np.rint(data)
-        if not np.isfinite(data).all() or np.abs(data - rounded).max(
-                initial=0) > 1e-3:
-            raise ValueError(f'label volume {path!r} holds non-integer '
-                             'values')
-        data = rounded
-    elif data.dtype.kind not in 'iub':
-        raise ValueError(f'label volume {path!r} has dtype {data.dtype}')
+    data = as_label_ids(data, path)
     _check_ids(data, num_classes, f'label volume {path!r}')
-    return data.astype(np.uint8 if num_classes <= 256 else np.int32), img
+    return data, img
 
 
 def list_run_cases(run_dirs: Sequence[str]) -> List[str]:
@@ -181,7 +174,7 @@ def list_run_cases(run_dirs: Sequence[str]) -> List[str]:
 def save_label_volume(path: str, labels: np.ndarray, like) -> None:
     """Write ``labels`` as NIfTI with the affine and header of ``like``
     (a nibabel image), atomically."""
-    import nibabel as nib
+    nib = import_nibabel()
     img = nib.Nifti1Image(labels, like.affine, like.header)
     img.set_data_dtype(labels.dtype)
     with atomic_path(path, suffix=LABEL_EXT) as tmp:

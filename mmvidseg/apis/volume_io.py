@@ -6,18 +6,10 @@ from typing import List, Tuple
 
 import numpy as np
 
+from mmvidseg.datasets.volume_cache import import_nibabel
 from mmvidseg.utils.io import atomic_path
 
 NIFTI_SUFFIXES = ('.nii.gz', '.nii')
-
-
-def _nibabel():
-    try:
-        import nibabel
-    except ImportError as e:  # pragma: no cover - optional dependency
-        raise ImportError('volume inference needs nibabel: pip install '
-                          'nibabel (see requirements/optional.txt)') from e
-    return nibabel
 
 
 def list_volumes(path: str) -> List[str]:
@@ -57,7 +49,7 @@ def read_canonical(path: str) -> Tuple[np.ndarray, object]:
         OSError: nibabel cannot read it.
         ValueError: Not a 3D volume, or an empty one.
     """
-    nib = _nibabel()
+    nib = import_nibabel()
     if not osp.isfile(path):
         raise FileNotFoundError(f'input volume {path!r} does not exist')
     try:

@@ -24,7 +24,8 @@ def volume_cache_dir(cache_dir: Optional[str] = None) -> str:
                        or DEFAULT_VOLUME_CACHE))
 
 
-def _import_nibabel():
+def import_nibabel():
+    """nibabel, or an ImportError saying how to install it."""
     try:
         import nibabel
     except ImportError as e:  # pragma: no cover - optional dependency
@@ -58,7 +59,7 @@ def _canonical_geometry(path: str, shape: Tuple[int, ...],
                                            for c in aff2axcodes(affine)))
 
 
-def _as_label(data: np.ndarray, path: str) -> np.ndarray:
+def as_label_ids(data: np.ndarray, path: str) -> np.ndarray:
     """Integer label ids in the smallest fitting dtype (uint8 when < 256)."""
     if data.dtype.kind == 'f':
         if not np.isfinite(data).all():
@@ -175,7 +176,7 @@ class VolumeCache:
         if info is None:
             meta = self._read_meta(entry)
             if meta is None:
-                nib = _import_nibabel()
+                nib = import_nibabel()
                 img = self._nib_load(nib, path, kind)
                 meta = _canonical_geometry(path, img.shape, img.affine)
                 self._write_meta(entry, meta)
@@ -245,7 +246,7 @@ class VolumeCache:
                            json.dumps(meta, indent=1).encode())
 
     def _convert(self, path: str, kind: str, entry: str) -> None:
-        nib = _import_nibabel()
+        nib = import_nibabel()
         img = self._nib_load(nib, path, kind)
         meta = _canonical_geometry(path, img.shape, img.affine)
         canon = nib.as_closest_canonical(img)
@@ -259,7 +260,7 @@ class VolumeCache:
             raise RuntimeError(f'canonical geometry of {path!r} disagrees '
                                'with nibabel.as_closest_canonical')
         if kind == 'label':
-            data = _as_label(data, path)
+            data = as_label_ids(data, path)
         elif data.dtype.kind == 'f' or data.dtype.itemsize > 4:
             data = data.astype(np.float32)
         data = np.ascontiguousarray(np.moveaxis(data, self.slice_axis, 0))
